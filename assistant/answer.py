@@ -1,0 +1,190 @@
+"""Compose the reply: a short templated lead around figures taken verbatim from the best units,
+then the quotes themselves, each with its citation number; or a plain "the sources don't say".
+
+Template words carry no figure of their own: every number in an answer is in a cited snippet (or is
+a cited page's own date), and every quote is an exact span of a cleaned source.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import facets
+from .evidence import FACETS_WITH_VALUES, Unit, alias_units, best_passages, facet_units, units_of
+from .index import Index
+from .models import Answer, Citation, Facet, Hit, DocumentMeta
+from .query import QueryPlan, lexicon
+from .render import date_label
+from .settings import Settings
+
+TOPICS = ("pay and pay bands, working hours, entry requirements, qualifications and apprenticeships, "
+          "skills, duties, where they work, career progression, leave and benefits, and other job titles")
+SUGGESTIONS = {
+    Facet.band: ["How much do they earn?", "How many hours do they work?"],
+    Facet.pay: ["What band do they start on?", "How many hours do they work?"],
+    Facet.hours: ["How much are they paid?", "Where do they work?"],
+    Facet.entry: ["Can I do an apprenticeship?", "What qualifications could I study for?"],
+    Facet.qualifications: ["Do I need any qualifications to start?", "Can I do an apprenticeship?"],
+    Facet.apprenticeships: ["What are the entry requirements?", "How can I progress?"],
+    Facet.skills: ["What does the job involve?", "What are the entry requirements?"],
+    Facet.duties: ["What skills do I need?", "Where do they work?"],
+    Facet.workplaces: ["How many hours do they work?", "What does the job involve?"],
+    Facet.progression: ["What qualifications could I study for?", "What band do they start on?"],
+    Facet.benefits: ["How much are they paid?", "How many hours do they work?"],
+    Facet.titles: ["What does the job involve?", "What band do they start on?"],
+    Facet.other: ["What band do OT support workers start on?", "What are the entry requirements?"],
+}
+DEFAULT_SUGGESTIONS = ["What band do OT support workers start on?", "How many hours do they work?",
+                       "Do I need a degree?"]
+
+
+def abstain(question: str, reason: str) -> Answer:
+    lex = lexicon()
+    text = (f"I can't answer that from my sources: {reason}\n\nThey cover {lex.subject_plural} "
+            f"({lex.subject_canonical}s): {TOPICS}. For example, try “{DEFAULT_SUGGESTIONS[0]}”")
+    return Answer(question=question, answer=text, abstained=True, reason=reason, suggestions=DEFAULT_SUGGESTIONS)
+
+
+class _Cites:
+    """Numbers quoted units as citations in order of first use. Quotes from one page that lie close
+    together share a citation whose snippet is the exact source span covering them."""
+
+    MAX_SPAN = 700
+
+    def __init__(self, index: Index) -> None:
+        self.index, self.items = index, []  # type: list[Citation]
+
+    def add(self, unit: Unit) -> int:
+        doc = self.index.documents[unit.doc_id]
+        for n, c in enumerate(self.items, start=1):
+            if c.doc_id != unit.doc_id:
+                continue
+            start, end = min(c.start, unit.start), max(c.end, unit.end)
+            if end - start <= self.MAX_SPAN:
+                self.items[n - 1] = c.model_copy(update={
+                    "start": start, "end": end, "snippet": doc.text[start:end], "score": max(c.score, unit.score)})
+                return n
+        meta: DocumentMeta = doc.meta
+        self.items.append(Citation(
+            doc_id=unit.doc_id, title=meta.title, publisher=meta.publisher, url=meta.url,
+            last_updated=meta.last_updated, date_note=meta.date_note, snippet=unit.text,
+            score=round(unit.score, 4), start=unit.start, end=unit.end))
+        return len(self.items)
+
+
+def _quote(unit: Unit, n: int) -> str:
+    return f"> “{unit.text}” [{n}]"
+
+
+def _plural(plan: QueryPlan) -> str:
+    lex = lexicon()
+    return lex.subject_plural if plan.subject_kind == "target" else f"{plan.subject}s"
+
+
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _by_doc(units: list[Unit], per_doc: int, docs: int, total: int) -> list[Unit]:
+    """The best units, from at most `docs` pages, in reading order within each page.
+
+    A lone lead-in such as "You'll need:" says nothing by itself and is left out."""
+    picked: dict[str, list[Unit]] = {}
+    count = 0
+    for u in units:
+        if u.text.endswith(":") or count >= total:
+            continue
+        if (u.doc_id in picked or len(picked) < docs) and len(picked.setdefault(u.doc_id, [])) < per_doc:
+            picked[u.doc_id].append(u)
+            count += 1
+    return [u for group in picked.values() for u in sorted(group, key=lambda x: x.start)]
+
+
+def _norm(value: str) -> str:
+    return re.sub(r"\s+|to|–|-|band", "", value.lower())
+
+
+def _value_section(rule: facets.FacetRule, units: list[Unit], plan: QueryPlan, cites: _Cites) -> list[str]:
+    """Lead and quotes for band, pay and hours: one figure per page, each page named where they differ."""
+    if rule.facet == Facet.band:  # the starting band, when any page says which band people start on
+        starting = [u for u in units if re.search(r"start", u.text, re.IGNORECASE)]
+        units = starting or units
+    best: dict[str, Unit] = {}
+    for u in units:
+        best.setdefault(u.doc_id, u)
+    chosen = list(best.values())[:4]
+    values = {u.doc_id: rule.values(u.text)[0] for u in chosen}
+    groups: dict[str, list[Unit]] = {}
+    for u in chosen:
+        groups.setdefault(_norm(values[u.doc_id]), []).append(u)
+    plural = _plural(plan)
+    if len(groups) > 1:
+        lines = [f"The sources disagree on {rule.label.lower()} for {plural}, so here is each with its date:", ""]
+        for group in groups.values():
+            lines.append(f"- **{values[group[0].doc_id]}**")
+            for u in group:
+                meta = cites.index.documents[u.doc_id].meta
+                lines.append(f"  - {meta.publisher} ({date_label(meta)}): “{u.text}” [{cites.add(u)}]")
+        return lines
+    value = next(iter(values.values()))
+    refs = "".join(f"[{cites.add(u)}]" for u in chosen)
+    lead = {
+        Facet.band: f"{plural} usually start on **{value}** {refs}.",
+        Facet.pay: f"Pay for {plural}: **{value}** {refs}.",
+        Facet.hours: f"{plural} usually work **{value}** hours a week {refs}.",
+    }[rule.facet]
+    return [_sentence_case(lead), ""] + [_quote(u, cites.add(u)) for u in chosen]
+
+
+def _alias_candidates(index: Index, alias: str) -> list[Unit]:
+    """Every chunk that names the alias, as units: the line giving other names may not be in the hits."""
+    key = alias.lower().rstrip("s")
+    hits = [Hit(chunk=c, score=0.0) for c in index.chunks if key in c.text.lower()]
+    return units_of(hits, index)
+
+
+def compose(plan: QueryPlan, hits: list[Hit], index: Index, settings: Settings) -> Answer:
+    lex = lexicon()
+    if plan.subject_kind == "other":
+        return abstain(plan.question, f"my sources don't cover {plan.subject}s.")
+    if plan.unknown_terms:
+        shown = ", ".join(f"“{t}”" for t in plan.unknown_terms[:3])
+        return abstain(plan.question, f"they don't mention {shown}.")
+    units = units_of(hits, index)
+    cites = _Cites(index)
+    body: list[str] = []
+    confidence = 0.0
+    for facet in plan.facets or [Facet.other]:
+        if facet == Facet.other:
+            chosen = best_passages(units, plan, 2)
+            if chosen:
+                body += ["Here is what the sources say:", ""] + [_quote(u, cites.add(u)) for u in chosen]
+        else:
+            rule = facets.RULE[facet]
+            found = facet_units(units, rule, plan)
+            chosen = found
+            if found and facet in FACETS_WITH_VALUES and any(rule.values(u.text) for u in found):
+                body += _value_section(rule, [u for u in found if rule.values(u.text)], plan, cites)
+            elif found:
+                chosen = _by_doc(found, per_doc=3, docs=3, total=settings.max_quotes_per_answer)
+                body += [f"**{rule.label}** for {_plural(plan)}, from the sources:", ""]
+                body += [_quote(u, cites.add(u)) for u in chosen]
+        if chosen:
+            confidence = max(confidence, max(u.dense for u in chosen[:2]))
+        body.append("")
+    if not cites.items:
+        what = ", ".join(facets.RULE[f].label.lower() for f in plan.facets) or "that"
+        return abstain(plan.question, f"they don't say anything about {what} for {_plural(plan)}.")
+    if confidence < settings.abstain_threshold:
+        return abstain(plan.question, "nothing in them matches the question closely enough.")
+    if plan.alias and plan.subject_kind == "target" and plan.alias.lower() not in (
+            lex.subject.name.lower(), lex.subject_plural.lower()):
+        named = alias_units(_alias_candidates(index, plan.alias), plan.alias)
+        if named:
+            body.append(f"_{plan.alias.strip().capitalize()} is another name the sources use for "
+                        f"this role [{cites.add(named[0])}]._")
+    facet = plan.facets[0] if plan.facets else Facet.other
+    return Answer(question=plan.question, answer="\n".join(body).strip(), abstained=False,
+                  citations=cites.items, facet=facet, subject=plan.subject, confidence=round(confidence, 4),
+                  conflict="disagree" in body[0] if body else False,
+                  suggestions=SUGGESTIONS.get(facet, DEFAULT_SUGGESTIONS))

@@ -1,0 +1,83 @@
+"""careers-assistant: build the index, ask questions. The only place errors become messages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .errors import AssistantError
+from .settings import Settings
+
+
+def _build(settings: Settings, args: argparse.Namespace) -> int:
+    from .embedding import make_embedder
+    from .index import build_index
+
+    started = time.perf_counter()
+    embedder = make_embedder(settings.embedder)
+    print(f"Building the index from {settings.corpus_dir}/ with {embedder.name} ...", file=sys.stderr)
+    manifest = build_index(settings, embedder, progress=not args.quiet)
+    for skipped in manifest.skipped:
+        print(f"Skipped {skipped.reason}", file=sys.stderr)
+    print(f"Indexed {manifest.document_count} documents as {manifest.chunk_count} chunks into "
+          f"{settings.index_dir}/ in {time.perf_counter() - started:.1f} s.")
+    return 0
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from .pipeline import Assistant, Conversation
+    from .render import as_text
+
+    assistant = Assistant(settings)
+    conversation = Conversation(assistant)
+    for i, question in enumerate(args.questions):
+        answer = conversation.ask(question) if args.conversation else assistant.ask(question)
+        if args.json:
+            record = answer.model_dump(mode="json", include={
+                "question", "answer", "abstained", "citations", "facet", "confidence", "conflict",
+                "reason", "error", "suggestions"})
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            if len(args.questions) > 1:
+                print(("\n" if i else "") + f"Q: {answer.question}")
+            print(as_text(answer), flush=True)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="careers-assistant",
+                                description="Answers careers questions by quoting and citing its source pages.")
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="clean, chunk and embed corpus/ into index/")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    a = sub.add_parser("ask", help="answer one or more questions")
+    a.add_argument("--json", action="store_true", help="one JSON object per line per question")
+    a.add_argument("--conversation", action="store_true", help="treat the questions as one conversation")
+    a.add_argument("questions", nargs="+", metavar="QUESTION")
+    for s in (b, a):
+        s.add_argument("--corpus", help="corpus folder (default: corpus, or $CAREERS_CORPUS_DIR)")
+        s.add_argument("--index", help="index folder (default: index, or $CAREERS_INDEX_DIR)")
+    return p
+
+
+COMMANDS = {"build": _build, "ask": _ask}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    overrides = {k: v for k, v in (("corpus_dir", args.corpus), ("index_dir", args.index)) if v}
+    settings = Settings(**overrides)
+    try:
+        return COMMANDS[args.command](settings, args)
+    except AssistantError as err:
+        print(f"careers-assistant: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("careers-assistant: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Build, save and load the index folder: plain files plus a manifest.
+
+index/
+  manifest.json     model, dimension, corpus hash, counts, chunking settings, format version, build time
+  documents.jsonl   one cleaned document per line (metadata, text, blocks)
+  chunks.jsonl      row i of vectors.faiss is line i of this file
+  vectors.faiss     unit-length embeddings; inner product = cosine
+  words.json        corpus word counts, for typo correction
+  bm25/             the lexical index (see bm25.py)
+
+A build writes a sibling temporary folder and swaps it in only when complete, so a failed or killed
+build never leaves a broken index, and the previous index keeps serving until the swap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .bm25 import BM25Index
+from .chunking import chunk_document
+from .corpus import corpus_hash, load_corpus
+from .embedding import Embedder
+from .errors import IndexCorruptError, IndexMissingError, IndexStaleError
+from .models import Chunk, Document, Manifest
+from .settings import Settings
+from .text import terms, words
+
+FORMAT_VERSION = 1
+_FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "words.json")
+_BUILD_HINT = "run `careers-assistant build`"
+
+
+def _faiss():
+    import faiss  # deferred: ~0.3 s, and not every command needs it
+
+    return faiss
+
+
+class Index:
+    """A loaded index: documents, chunks, the FAISS vectors and BM25, all agreeing with the manifest."""
+
+    def __init__(self, manifest: Manifest, documents: dict[str, Document], chunks: list[Chunk],
+                 vectors, bm25: BM25Index, word_counts: dict[str, int], path: Path) -> None:
+        self.manifest, self.documents, self.chunks = manifest, documents, chunks
+        self.vectors, self.bm25, self.word_counts, self.path = vectors, bm25, word_counts, path
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(row.model_dump_json() + "\n")
+
+
+def build_index(settings: Settings, embedder: Embedder, *, progress: bool = False) -> Manifest:
+    started = time.perf_counter()
+    documents, skipped = load_corpus(settings.corpus_dir)
+    digest = corpus_hash(settings.corpus_dir)
+    chunks: list[Chunk] = []
+    for doc in documents:
+        for chunk in chunk_document(doc, embedder.count_tokens, settings.max_chunk_tokens):
+            chunks.append(chunk.model_copy(update={"row": len(chunks)}))
+    vectors = embedder.encode([c.embed_text for c in chunks], batch_size=settings.encode_batch_size,
+                              progress=progress)
+    faiss = _faiss()
+    # Exact inner-product search: at this corpus size it is both fastest and exact.
+    faiss_index = faiss.IndexFlatIP(embedder.dimension)
+    faiss_index.add(vectors)
+    bm25 = BM25Index.build([terms(c.embed_text) for c in chunks])
+    word_counts = Counter(w for doc in documents for w in words(doc.text + " " + doc.meta.title))
+
+    manifest = Manifest(
+        format_version=FORMAT_VERSION, model_name=embedder.name, dimension=embedder.dimension,
+        corpus_hash=digest, chunk_count=len(chunks), document_count=len(documents),
+        chunking={"max_tokens": settings.max_chunk_tokens, "strategy": "sections-blocks-sentences"},
+        faiss_index="IndexFlatIP", build_time=datetime.now(timezone.utc),
+        build_seconds=round(time.perf_counter() - started, 3), skipped=skipped,
+    )
+    target = settings.index_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.building-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        _write_jsonl(tmp / "documents.jsonl", documents)
+        _write_jsonl(tmp / "chunks.jsonl", chunks)
+        faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
+        (tmp / "words.json").write_text(json.dumps(word_counts), encoding="utf-8")
+        bm25.save(tmp / "bm25")
+        # The manifest goes last: a folder without one was never finished.
+        (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+        _swap_in(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    path = index_dir / "manifest.json"
+    if not path.exists():
+        raise IndexMissingError(f"No index at {index_dir}/: {_BUILD_HINT} first.")
+    try:
+        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise IndexCorruptError(f"{path} is unreadable ({err.__class__.__name__}): {_BUILD_HINT}.") from err
+
+
+def check_fresh(manifest: Manifest, settings: Settings, embedder_name: str) -> None:
+    """Raise IndexStaleError naming what changed since the index was built."""
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexStaleError(f"The index has format {manifest.format_version}, this version reads "
+                              f"{FORMAT_VERSION}: {_BUILD_HINT}.")
+    if manifest.model_name != embedder_name:
+        raise IndexStaleError(f"The index was built with {manifest.model_name}, but the assistant is using "
+                              f"{embedder_name}: {_BUILD_HINT}.")
+    if settings.corpus_dir.is_dir() and corpus_hash(settings.corpus_dir) != manifest.corpus_hash:
+        raise IndexStaleError(f"The corpus in {settings.corpus_dir}/ has changed since the index was built: "
+                              f"{_BUILD_HINT}.")
+
+
+def load_index(settings: Settings, embedder_name: str) -> Index:
+    folder = settings.index_dir
+    manifest = read_manifest(folder)
+    check_fresh(manifest, settings, embedder_name)
+    missing = [f for f in _FILES if not (folder / f).exists()] + (
+        [] if (folder / "bm25").is_dir() else ["bm25/"])
+    if missing:
+        raise IndexCorruptError(f"The index in {folder}/ is missing {', '.join(missing)}: {_BUILD_HINT}.")
+    try:
+        documents = [Document.model_validate_json(line)
+                     for line in (folder / "documents.jsonl").read_text(encoding="utf-8").splitlines()]
+        chunks = [Chunk.model_validate_json(line)
+                  for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        vectors = _faiss().read_index(str(folder / "vectors.faiss"))
+        bm25 = BM25Index.load(folder / "bm25")
+        word_counts = json.loads((folder / "words.json").read_text(encoding="utf-8"))
+    except (ValueError, RuntimeError, OSError) as err:
+        raise IndexCorruptError(f"The index in {folder}/ is damaged ({err.__class__.__name__}: "
+                                f"{str(err)[:200]}): {_BUILD_HINT}.") from err
+    counts = {"chunks.jsonl": len(chunks), "vectors.faiss": vectors.ntotal, "bm25": bm25.params.documents}
+    if any(n != manifest.chunk_count for n in counts.values()) or len(documents) != manifest.document_count:
+        raise IndexCorruptError(f"The index in {folder}/ does not agree with its manifest "
+                                f"({manifest.chunk_count} chunks expected, found {counts}): {_BUILD_HINT}.")
+    if vectors.d != manifest.dimension or any(c.row != i for i, c in enumerate(chunks)):
+        raise IndexCorruptError(f"The index in {folder}/ is inconsistent (dimension or row order): {_BUILD_HINT}.")
+    return Index(manifest, {d.meta.doc_id: d for d in documents}, chunks, vectors, bm25, word_counts, folder)

@@ -1,0 +1,137 @@
+"""Pydantic models for every concept that crosses a module boundary."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Facet(str, Enum):
+    """What a question asks about. The answer templates know each of these."""
+
+    band = "band"
+    pay = "pay"
+    hours = "hours"
+    entry = "entry"
+    qualifications = "qualifications"
+    apprenticeships = "apprenticeships"
+    skills = "skills"
+    duties = "duties"
+    workplaces = "workplaces"
+    progression = "progression"
+    benefits = "benefits"
+    titles = "titles"
+    other = "other"
+
+
+class DocumentMeta(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    title: str
+    publisher: str
+    url: str | None = None
+    last_updated: date | None = None
+    retrieved: date | None = None
+    # Free text for dates a page implies but does not state as "last updated".
+    date_note: str | None = None
+    licence: str | None = None
+    source_file: str
+
+
+class Block(BaseModel):
+    """A heading, paragraph or bullet of a cleaned document: text[start:end]."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["heading", "paragraph", "bullet"]
+    start: int
+    end: int
+    section: str | None = None
+
+
+class Document(BaseModel):
+    meta: DocumentMeta
+    text: str  # the cleaned text: every snippet and chunk is a span of it
+    blocks: list[Block]
+
+
+class Chunk(BaseModel):
+    """Row i of the FAISS index is line i of chunks.jsonl, and this chunk's `row` is i."""
+
+    model_config = ConfigDict(frozen=True)
+
+    row: int
+    doc_id: str
+    section: str | None
+    start: int
+    end: int
+    text: str
+    embed_text: str  # what was embedded: title and section heading, then the text
+
+
+class SkippedFile(BaseModel):
+    path: str
+    reason: str
+
+
+class Manifest(BaseModel):
+    format_version: int
+    model_name: str
+    dimension: int
+    corpus_hash: str
+    chunk_count: int
+    document_count: int
+    chunking: dict[str, int | str]
+    faiss_index: str
+    build_time: datetime
+    build_seconds: float
+    skipped: list[SkippedFile] = Field(default_factory=list)
+
+
+class Hit(BaseModel):
+    """One retrieved chunk with the scores that ranked it."""
+
+    chunk: Chunk
+    score: float
+    dense: float | None = None  # cosine similarity, None if not in the dense candidates
+    lexical: float | None = None  # BM25 score, None if not in the lexical candidates
+
+
+class Citation(BaseModel):
+    doc_id: str
+    title: str
+    publisher: str
+    url: str | None
+    last_updated: date | None
+    snippet: str  # exact text of the cleaned source shown to the user
+    score: float
+    start: int
+    end: int
+    date_note: str | None = None
+
+
+class Turn(BaseModel):
+    """What a conversation remembers of one answered question."""
+
+    question: str
+    facet: Facet | None = None
+    subject: str | None = None
+    abstained: bool = False
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str  # markdown
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    facet: Facet | None = None
+    subject: str | None = None  # the role the answer is about
+    confidence: float = 0.0
+    reason: str | None = None  # why it abstained or refused
+    conflict: bool = False
+    suggestions: list[str] = Field(default_factory=list)
+    error: str | None = None  # set when the question itself was refused (empty, too long, junk)

@@ -1,0 +1,161 @@
+"""Read a question: fix typos, find who it is about and what it asks, and what to search for.
+
+Flows one way: question (+ the conversation so far) -> QueryPlan. Nothing here searches.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel
+
+from . import facets
+from .errors import QuestionError
+from .models import Facet, Turn
+from .spelling import Speller
+from .text import STOPWORDS, words
+
+SubjectKind = Literal["target", "related", "other", "none"]
+
+
+class Role(BaseModel):
+    name: str
+    aliases: list[str]
+
+
+class Lexicon(BaseModel):
+    subject: Role
+    subject_plural: str
+    subject_canonical: str
+    related: list[Role]
+    other_roles: list[str]
+    common_words: frozenset[str]
+
+
+class QueryPlan(BaseModel):
+    question: str
+    corrected: str
+    facets: list[Facet]
+    subject_kind: SubjectKind
+    subject: str | None  # the role's name as answers use it
+    alias: str | None = None  # the other name the user used for the subject, if any
+    unknown_terms: list[str] = []
+    dense_text: str
+    lexical_text: str
+    inherited: bool = False  # the subject or facet came from earlier in the conversation
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    data = yaml.safe_load(resources.files("assistant").joinpath("data/roles.yaml").read_text("utf-8"))
+    text = resources.files("assistant").joinpath("data/common_words.txt").read_text("utf-8")
+    common = frozenset(w for line in text.splitlines() if not line.startswith("#") for w in words(line))
+    s = data["subject"]
+    return Lexicon(
+        subject=Role(name=s["name"], aliases=s["aliases"]), subject_plural=s["plural"],
+        subject_canonical=s["canonical"], related=[Role(**r) for r in data["related"]],
+        other_roles=data["other_roles"], common_words=common,
+    )
+
+
+def _role_pattern(alias: str) -> str:
+    # Plurals and possessives: "OT assistants", "nurses", "rehab assistant's".
+    return r"(?<![\w-])" + re.escape(alias.lower()).replace(r"\ ", r"[\s-]+") + r"(?:e?s|['’]s?)?(?![\w-])"
+
+
+def find_roles(text: str) -> list[tuple[int, int, str, SubjectKind, str]]:
+    """Non-overlapping role mentions, longest first: (start, end, matched text, kind, role name)."""
+    lex = lexicon()
+    names: list[tuple[str, SubjectKind, str]] = [(a, "target", lex.subject.name) for a in lex.subject.aliases]
+    names += [(a, "related", r.name) for r in lex.related for a in r.aliases]
+    names += [(o, "other", o) for o in lex.other_roles]
+    lowered = text.lower()
+    found: list[tuple[int, int, str, SubjectKind, str]] = []
+    for alias, kind, name in sorted(names, key=lambda n: -len(n[0])):
+        for m in re.finditer(_role_pattern(alias), lowered):
+            if all(m.end() <= s or m.start() >= e for s, e, *_ in found):
+                found.append((m.start(), m.end(), text[m.start():m.end()], kind, name))
+    return sorted(found)
+
+
+def validate(question: str, max_chars: int) -> str:
+    """The question, trimmed; QuestionError for empty, too long or binary junk."""
+    if not isinstance(question, str):
+        raise QuestionError("The question must be text.")
+    q = question.strip()
+    if not q:
+        raise QuestionError("The question is empty. Ask something like “What band do OT support workers start on?”")
+    if len(q) > max_chars:
+        raise QuestionError(f"The question is {len(q):,} characters long; please keep it under {max_chars:,}.")
+    printable = sum(c.isprintable() or c in "\n\t" for c in q)
+    letters = sum(c.isalpha() for c in q)
+    if "\x00" in q or printable < 0.9 * len(q) or "\ufffd" in q or letters == 0:
+        raise QuestionError("That doesn't look like a question (it has no words). Please type your question.")
+    return " ".join(q.split())
+
+
+def _corrected(question: str, speller: Speller, known: frozenset[str]) -> tuple[str, list[str]]:
+    """The question with typos fixed, and the words that are neither known nor fixable."""
+    unknown: list[str] = []
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        low = word.lower().replace("’", "'")
+        if low in STOPWORDS or low in known or speller.known(low) or not low.isalpha():
+            return word
+        better = speller.correct(low)
+        if better is None:
+            if len(low) >= 3:
+                unknown.append(low)
+            return word
+        return better
+
+    return re.sub(r"[^\W\d_]+(?:['’][^\W\d_]+)*", fix, question), unknown
+
+
+def plan(question: str, history: list[Turn], speller: Speller) -> QueryPlan:
+    lex = lexicon()
+    role_words = {w for r in [lex.subject, *lex.related] for a in r.aliases for w in words(a)}
+    role_words |= {w for o in lex.other_roles for w in words(o)}
+    corrected, unknown = _corrected(question, speller, lex.common_words | role_words)
+    roles = find_roles(corrected)
+    asked = facets.detect(corrected)
+    kinds = {kind for *_, kind, _ in roles}
+    # The role named in the question wins; a question that names none continues the conversation.
+    alias: str | None = None
+    inherited = False
+    if "target" in kinds:
+        kind: SubjectKind = "target"
+        subject: str | None = lex.subject.name
+        alias = next(t for _, _, t, k, _ in roles if k == "target")
+    elif "related" in kinds or "other" in kinds:
+        _, _, alias, kind, subject = next(r for r in roles if r[3] in ("related", "other"))
+    else:
+        last = next((t for t in reversed(history) if not t.abstained and t.subject), None)
+        kind, subject = ("target", lex.subject.name)
+        if last and last.subject != lex.subject.name:
+            kind, subject = "related", last.subject
+        inherited = bool(last)
+    if not asked and history:
+        last_facet = next((t.facet for t in reversed(history) if t.facet and not t.abstained), None)
+        if last_facet and len(words(corrected)) <= 8:
+            asked, inherited = [last_facet], True
+    # Search for the role by the name the pages use most, whatever the user called it.
+    name_for_search = lex.subject_canonical if kind == "target" else (subject or "")
+    dense = corrected
+    for s, e, text, k, _ in reversed(roles):
+        if k == "target":
+            dense = dense[:s] + lex.subject_canonical + dense[e:]
+    if kind == "target" and "target" not in kinds:
+        dense = f"{dense} ({lex.subject_canonical})"
+    expansion = " ".join(facets.RULE[f].expansion for f in asked)
+    return QueryPlan(
+        question=question, corrected=corrected, facets=asked, subject_kind=kind, subject=subject,
+        alias=alias, unknown_terms=unknown, dense_text=dense,
+        lexical_text=f"{dense} {name_for_search if kind != 'target' else ''} {expansion}".strip(),
+        inherited=inherited,
+    )

@@ -1,0 +1,73 @@
+"""Hybrid retrieval: dense (FAISS inner product on unit vectors = cosine) and BM25, fused.
+
+Two fusions are kept because the eval set decides between them (see `careers-assistant eval`):
+- "minmax": each list's scores scaled to [0, 1] over its own candidates, then a weighted sum;
+- "rrf": reciprocal rank fusion, sum of 1 / (k + rank).
+A chunk missing from one list contributes 0 from it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .embedding import Embedder
+from .index import Index
+from .models import Hit
+from .query import QueryPlan
+from .settings import Settings
+from .spelling import Speller
+from .text import terms
+
+
+def minmax(scores: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1]; a list whose scores are all equal maps to 1 (every candidate tied best)."""
+    if scores.size == 0:
+        return scores.astype(np.float32)
+    lo, hi = float(scores.min()), float(scores.max())
+    if hi - lo < 1e-9:
+        return np.ones_like(scores, dtype=np.float32)
+    return ((scores - lo) / (hi - lo)).astype(np.float32)
+
+
+def fuse_minmax(dense: dict[int, float], lexical: dict[int, float], dense_weight: float) -> dict[int, float]:
+    d_rows, l_rows = list(dense), list(lexical)
+    d_norm = dict(zip(d_rows, minmax(np.array([dense[r] for r in d_rows], dtype=np.float32))))
+    l_norm = dict(zip(l_rows, minmax(np.array([lexical[r] for r in l_rows], dtype=np.float32))))
+    return {r: dense_weight * float(d_norm.get(r, 0.0)) + (1 - dense_weight) * float(l_norm.get(r, 0.0))
+            for r in set(d_rows) | set(l_rows)}
+
+
+def fuse_rrf(dense: dict[int, float], lexical: dict[int, float], k: int) -> dict[int, float]:
+    fused: dict[int, float] = {}
+    for ranking in (dense, lexical):
+        for rank, row in enumerate(sorted(ranking, key=lambda r: (-ranking[r], r)), start=1):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
+        self.index, self.embedder, self.settings = index, embedder, settings
+        self.speller = Speller(index.word_counts)
+
+    def dense(self, text: str, k: int) -> dict[int, float]:
+        vector = self.embedder.encode([text])
+        k = min(k, self.index.vectors.ntotal)
+        scores, rows = self.index.vectors.search(vector, k)
+        return {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
+
+    def lexical(self, text: str, k: int) -> dict[int, float]:
+        rows, scores = self.index.bm25.search(terms(text), k)
+        return {int(r): float(s) for r, s in zip(rows, scores)}
+
+    def search(self, plan: QueryPlan, k: int | None = None) -> list[Hit]:
+        k = k or self.settings.top_k
+        n = self.settings.candidates
+        dense, lexical = self.dense(plan.dense_text, n), self.lexical(plan.lexical_text, n)
+        if self.settings.fusion == "rrf":
+            fused = fuse_rrf(dense, lexical, self.settings.rrf_k)
+        else:
+            fused = fuse_minmax(dense, lexical, self.settings.dense_weight)
+        best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
+        return [Hit(chunk=self.index.chunks[r], score=fused[r], dense=dense.get(r), lexical=lexical.get(r))
+                for r in best]

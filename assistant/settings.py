@@ -1,0 +1,41 @@
+"""One frozen settings object, made once at the edge (CLI, UI) and passed down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _env_path(name: str, default: str) -> Path:
+    return Path(os.environ.get(name, default))
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    corpus_dir: Path = Field(default_factory=lambda: _env_path("CAREERS_CORPUS_DIR", "corpus"))
+    index_dir: Path = Field(default_factory=lambda: _env_path("CAREERS_INDEX_DIR", "index"))
+
+    # Embedding. "minilm" is the real all-MiniLM-L6-v2; "hash" is the deterministic fake used by fast tests.
+    embedder: Literal["minilm", "hash"] = Field(
+        default_factory=lambda: os.environ.get("CAREERS_EMBEDDER", "minilm")  # type: ignore[arg-type]
+    )
+    # The model's window is 256 word pieces; the title and heading prefix count against it too.
+    max_chunk_tokens: int = 200
+    encode_batch_size: int = 32
+
+    # Retrieval.
+    fusion: Literal["minmax", "rrf"] = "minmax"
+    dense_weight: float = 0.5
+    rrf_k: int = 60
+    candidates: int = 50
+    top_k: int = 6
+    evidence_chunks: int = 12  # chunks whose sentences may be quoted
+
+    # Answering. Below this confidence the assistant says the sources don't cover the question.
+    abstain_threshold: float = 0.35
+    max_question_chars: int = 1000
+    max_quotes_per_answer: int = 5

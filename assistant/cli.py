@@ -46,6 +46,18 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from .web.server import serve  # Chainlit and uvicorn load only for this command
+
+    return serve(settings, host=args.host, port=args.port)
+
+
+def _unanswered(settings: Settings, args: argparse.Namespace) -> int:
+    from .web.store import print_unanswered
+
+    return print_unanswered(settings, limit=args.limit, as_json=args.json)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="careers-assistant",
                                 description="Answers careers questions by quoting and citing its source pages.")
@@ -56,13 +68,19 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="one JSON object per line per question")
     a.add_argument("--conversation", action="store_true", help="treat the questions as one conversation")
     a.add_argument("questions", nargs="+", metavar="QUESTION")
-    for s in (b, a):
+    v = sub.add_parser("serve", help="start the chat UI and the HTTP API")
+    v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    v.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    u = sub.add_parser("unanswered", help="list questions the assistant could not answer")
+    u.add_argument("--limit", type=int, default=100)
+    u.add_argument("--json", action="store_true")
+    for s in (b, a, v, u):
         s.add_argument("--corpus", help="corpus folder (default: corpus, or $CAREERS_CORPUS_DIR)")
         s.add_argument("--index", help="index folder (default: index, or $CAREERS_INDEX_DIR)")
     return p
 
 
-COMMANDS = {"build": _build, "ask": _ask}
+COMMANDS = {"build": _build, "ask": _ask, "serve": _serve, "unanswered": _unanswered}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 
 from . import facets
-from .evidence import FACETS_WITH_VALUES, Unit, alias_units, best_passages, facet_units, units_of
+from .evidence import FACETS_WITH_VALUES, Unit, alias_units, best_passages, facet_units, overlap, units_of
 from .index import Index
 from .models import Answer, Citation, Facet, Hit, DocumentMeta
 from .query import QueryPlan, lexicon
 from .render import date_label
 from .settings import Settings
+from .text import terms
 
 TOPICS = ("pay and pay bands, working hours, entry requirements, qualifications and apprenticeships, "
           "skills, duties, where they work, career progression, leave and benefits, and other job titles")
@@ -40,8 +41,9 @@ DEFAULT_SUGGESTIONS = ["What band do OT support workers start on?", "How many ho
 
 def abstain(question: str, reason: str) -> Answer:
     lex = lexicon()
+    # No curly double quotes here: in an answer they mark words quoted from a source, and nothing is.
     text = (f"I can't answer that from my sources: {reason}\n\nThey cover {lex.subject_plural} "
-            f"({lex.subject_canonical}s): {TOPICS}. For example, try “{DEFAULT_SUGGESTIONS[0]}”")
+            f"({lex.subject_canonical}s): {TOPICS}. For example, try *{DEFAULT_SUGGESTIONS[0]}*")
     return Answer(question=question, answer=text, abstained=True, reason=reason, suggestions=DEFAULT_SUGGESTIONS)
 
 
@@ -109,10 +111,15 @@ def _value_section(rule: facets.FacetRule, units: list[Unit], plan: QueryPlan, c
     if rule.facet == Facet.band:  # the starting band, when any page says which band people start on
         starting = [u for u in units if re.search(r"start", u.text, re.IGNORECASE)]
         units = starting or units
+    # One figure per page: the unit sharing most of the question's words ("starter" for "starting pay"),
+    # else the page's general line ("Salary: ... average per year") over a special case.
+    qterms = set(terms(plan.corrected))
+    general = re.compile(r"salary|average|typical|standard|usually|start", re.IGNORECASE)
     best: dict[str, Unit] = {}
-    for u in units:
+    for u in sorted(units, key=lambda u: (-overlap(u, qterms), not general.search(u.text), u.rank, u.start)):
         best.setdefault(u.doc_id, u)
-    chosen = list(best.values())[:4]
+    doc_order = list(dict.fromkeys(u.doc_id for u in units))
+    chosen = [best[d] for d in doc_order][:4]
     values = {u.doc_id: rule.values(u.text)[0] for u in chosen}
     groups: dict[str, list[Unit]] = {}
     for u in chosen:
@@ -148,7 +155,7 @@ def compose(plan: QueryPlan, hits: list[Hit], index: Index, settings: Settings) 
     if plan.subject_kind == "other":
         return abstain(plan.question, f"my sources don't cover {plan.subject}s.")
     if plan.unknown_terms:
-        shown = ", ".join(f"“{t}”" for t in plan.unknown_terms[:3])
+        shown = ", ".join(f"‘{t}’" for t in plan.unknown_terms[:3])
         return abstain(plan.question, f"they don't mention {shown}.")
     units = units_of(hits, index)
     cites = _Cites(index)
@@ -181,8 +188,8 @@ def compose(plan: QueryPlan, hits: list[Hit], index: Index, settings: Settings) 
             lex.subject.name.lower(), lex.subject_plural.lower()):
         named = alias_units(_alias_candidates(index, plan.alias), plan.alias)
         if named:
-            body.append(f"_{plan.alias.strip().capitalize()} is another name the sources use for "
-                        f"this role [{cites.add(named[0])}]._")
+            body.append(f"_The sources give {plan.alias.strip()} as another name for this role "
+                        f"[{cites.add(named[0])}]._")
     facet = plan.facets[0] if plan.facets else Facet.other
     return Answer(question=plan.question, answer="\n".join(body).strip(), abstained=False,
                   citations=cites.items, facet=facet, subject=plan.subject, confidence=round(confidence, 4),

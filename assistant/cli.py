@@ -58,6 +58,41 @@ def _unanswered(settings: Settings, args: argparse.Namespace) -> int:
     return print_unanswered(settings, limit=args.limit, as_json=args.json)
 
 
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import evalreport
+    from .evaluate import failures, load_cases, load_thresholds, run_case, summarise, sweep
+    from .pipeline import Assistant
+
+    cases = load_cases(Path(args.cases))
+    thresholds = load_thresholds(Path(args.thresholds))
+    if args.command == "calibrate":
+        settings = settings.model_copy(update={"abstain_threshold": 0.0})
+        cases = [c for c in cases if c.split == "dev"]
+    assistant = Assistant(settings)
+    results = [run_case(assistant, c) for c in cases if args.split in ("all", c.split)]
+    if args.command == "calibrate":
+        print("threshold  coverage  correct  wrong-answer-rate   (dev split, answers kept if confidence >= t)")
+        for row in sweep(results, [round(0.05 * i, 2) for i in range(17)]):
+            print(f"{row['threshold']:>9.2f}  {row['coverage']:>8.3f}  {row['correct_answers']:>7.3f}  "
+                  f"{row['wrong_answer_rate']:>17.3f}")
+        return 0
+    groups = {"dev": [r for r in results if r.split == "dev"],
+              "heldout": [r for r in results if r.split == "heldout"], "all": results}
+    summaries = {name: summarise(group) for name, group in groups.items() if group}
+    note = (f"fusion={settings.fusion}, dense_weight={settings.dense_weight}, "
+            f"abstain_threshold={settings.abstain_threshold}, embedder={assistant.embedder.name}")
+    md = evalreport.markdown(summaries, results, thresholds, note)
+    json_path, md_path = evalreport.write(Path(args.report_dir), summaries, results, md)
+    print(evalreport.console(summaries, results))
+    print(f"\nReports: {md_path} and {json_path}")
+    gate = failures(summaries["all"] if args.split == "all" else summaries[args.split], thresholds)
+    for line in gate:
+        print(f"FAIL: {line}", file=sys.stderr)
+    return 1 if gate else 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="careers-assistant",
                                 description="Answers careers questions by quoting and citing its source pages.")
@@ -74,18 +109,28 @@ def parser() -> argparse.ArgumentParser:
     u = sub.add_parser("unanswered", help="list questions the assistant could not answer")
     u.add_argument("--limit", type=int, default=100)
     u.add_argument("--json", action="store_true")
-    for s in (b, a, v, u):
+    e = sub.add_parser("eval", help="run the eval set; exit 1 when a metric misses its threshold")
+    c = sub.add_parser("calibrate", help="sweep the abstention threshold over the dev split")
+    for s in (e, c):
+        s.add_argument("--cases", default="evals/cases.yaml")
+        s.add_argument("--thresholds", default="evals/thresholds.yaml")
+        s.add_argument("--split", choices=["dev", "heldout", "all"], default="all")
+        s.add_argument("--report-dir", default="reports")
+        s.add_argument("--fusion", choices=["minmax", "rrf"], help="override the fusion method")
+    for s in (b, a, v, u, e, c):
         s.add_argument("--corpus", help="corpus folder (default: corpus, or $CAREERS_CORPUS_DIR)")
         s.add_argument("--index", help="index folder (default: index, or $CAREERS_INDEX_DIR)")
     return p
 
 
-COMMANDS = {"build": _build, "ask": _ask, "serve": _serve, "unanswered": _unanswered}
+COMMANDS = {"build": _build, "ask": _ask, "serve": _serve, "unanswered": _unanswered, "eval": _eval,
+            "calibrate": _eval}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    overrides = {k: v for k, v in (("corpus_dir", args.corpus), ("index_dir", args.index)) if v}
+    overrides = {k: v for k, v in (("corpus_dir", args.corpus), ("index_dir", args.index),
+                                   ("fusion", getattr(args, "fusion", None))) if v}
     settings = Settings(**overrides)
     try:
         return COMMANDS[args.command](settings, args)

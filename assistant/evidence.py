@@ -64,10 +64,17 @@ def about_subject(unit: Unit, plan: QueryPlan) -> bool:
 
 
 def overlap(unit: Unit, query_terms: set[str]) -> float:
-    """Share of the question's content terms the unit contains."""
+    """Share of the question's content terms the unit contains; a term also matches a longer or shorter
+    form of itself ("start" ~ "starter") when both have four letters or more."""
     if not query_terms:
         return 0.0
-    return len(query_terms & set(terms(unit.text))) / len(query_terms)
+    unit_terms = set(terms(unit.text))
+
+    def matches(q: str) -> bool:
+        return q in unit_terms or (len(q) >= 4 and any(len(t) >= 4 and (t.startswith(q) or q.startswith(t))
+                                                       for t in unit_terms))
+
+    return sum(matches(q) for q in query_terms) / len(query_terms)
 
 
 def facet_units(units: list[Unit], rule: FacetRule, plan: QueryPlan) -> list[Unit]:
@@ -95,7 +102,7 @@ def best_passages(units: list[Unit], plan: QueryPlan, limit: int) -> list[Unit]:
     """For questions no facet covers: the units sharing most of the question's terms, from top chunks."""
     qterms = set(terms(plan.corrected))
     ranked = sorted((u for u in units if about_subject(u, plan) and u.kind != "heading" and len(u.text) > 25),
-                    key=lambda u: (-(u.score + overlap(u, qterms)), u.rank, u.start))
+                    key=lambda u: (-(u.score + 1.5 * overlap(u, qterms)), u.rank, u.start))
     return ranked[:limit]
 
 

@@ -49,7 +49,8 @@ RULES: tuple[FacetRule, ...] = (
               ((r"\bbands?\b", 3), (r"agenda for change|\bafc\b", 3), (r"pay (scale|grade)|\bgrade\b", 2)),
               r"\bband\s*\d", expansion="band pay scale agenda for change", value=_BAND),
     FacetRule(Facet.pay, "Pay",
-              ((r"\b(pay|paid|salary|salaries|earn\w*|wages?|money|income|remuneration|£|per annum)\b", 3),
+              ((r"\bpay\b(?!\s*(bands?|scales?|grades?|system))|\b(paid|salary|salaries|earn\w*|wages?|money|income|"
+                r"remuneration|per annum)\b|£", 3),
                (r"how much (do|does|can|will|would)\b.*\b(get|make|take home)\b", 3), (r"\brate\b", 1)),
               r"£\s?\d|\bsalary\b", expansion="salary pay £ per year starter experienced", value=_MONEY),
     FacetRule(Facet.hours, "Hours",
@@ -111,10 +112,11 @@ STRONG = 3.0  # a trigger this strong names a facet on its own
 
 
 def detect(question: str) -> list[Facet]:
-    """Facets asked about, strongest first; at most two (e.g. "pay and hours")."""
+    """Facets asked about, strongest first: one, or two when the question joins them ("pay and hours")."""
     q = question.lower()
     scored = sorted(((r.trigger_score(q), i, r.facet) for i, r in enumerate(RULES)), key=lambda x: (-x[0], x[1]))
     best = [f for s, _, f in scored if s >= STRONG]
     if not best:
         best = [f for s, _, f in scored[:1] if s > 0]
-    return best[:2]
+    joined = re.search(r"\band\b|&|\bplus\b|\bas well\b|,", q)
+    return best[:2] if joined else best[:1]

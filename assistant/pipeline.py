@@ -9,10 +9,22 @@ from .answer import compose
 from .embedding import Embedder, make_embedder
 from .errors import QuestionError
 from .index import Index, load_index
-from .models import Answer, Turn
-from .query import plan, validate
+from pydantic import BaseModel, ConfigDict
+
+from .models import Answer, Hit, Turn
+from .query import QueryPlan, plan, validate
 from .retrieval import Retriever
 from .settings import Settings
+
+
+class Response(BaseModel):
+    """An answer with how it was reached: what evaluation and debugging look at."""
+
+    model_config = ConfigDict(frozen=True)
+
+    answer: Answer
+    plan: QueryPlan | None = None
+    hits: list[Hit] = []
 
 
 class Assistant:
@@ -24,14 +36,18 @@ class Assistant:
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         """Answer one question; `history` is the conversation so far (oldest first)."""
+        return self.respond(question, history).answer
+
+    def respond(self, question: str, history: list[Turn] | None = None) -> Response:
         try:
             text = validate(question, self.settings.max_question_chars)
         except QuestionError as err:
             shown = question if isinstance(question, str) and len(question) <= 200 else str(question)[:200]
-            return Answer(question=shown, answer=str(err), abstained=True, error=str(err), reason=str(err))
+            return Response(answer=Answer(question=shown, answer=str(err), abstained=True, error=str(err),
+                                          reason=str(err)))
         query = plan(text, history or [], self.retriever.speller)
         hits = self.retriever.search(query, self.settings.evidence_chunks)
-        return compose(query, hits, self.index, self.settings)
+        return Response(answer=compose(query, hits, self.index, self.settings), plan=query, hits=hits)
 
 
 class Conversation:
@@ -42,8 +58,12 @@ class Conversation:
         self.turns: list[Turn] = []
 
     def ask(self, question: str) -> Answer:
-        answer = self.assistant.ask(question, self.turns)
+        return self.respond(question).answer
+
+    def respond(self, question: str) -> Response:
+        response = self.assistant.respond(question, self.turns)
+        answer = response.answer
         if not answer.error:
             self.turns.append(Turn(question=answer.question, facet=answer.facet, subject=answer.subject,
                                    abstained=answer.abstained))
-        return answer
+        return response

@@ -110,7 +110,7 @@ def _corrected(question: str, speller: Speller, known: frozenset[str]) -> tuple[
         better = speller.correct(low)
         if better is None:
             if len(low) >= 3:
-                unknown.append(low)
+                unknown.append(word)
             return word
         return better
 
@@ -153,9 +153,14 @@ def plan(question: str, history: list[Turn], speller: Speller) -> QueryPlan:
     if kind == "target" and "target" not in kinds:
         dense = f"{dense} ({lex.subject_canonical})"
     expansion = " ".join(facets.RULE[f].expansion for f in asked)
+    # An unknown word names something the sources don't cover when it is a name ("Australia", "DBS"),
+    # or when nothing else in the question (no facet, no role) says what it is about.
+    first = re.match(r"\W*(\w+)", question)
+    blocking = [w for w in unknown if (w[0].isupper() and not (first and first.group(1) == w))
+                or (not asked and not roles)]
     return QueryPlan(
         question=question, corrected=corrected, facets=asked, subject_kind=kind, subject=subject,
-        alias=alias, unknown_terms=unknown, dense_text=dense,
+        alias=alias, unknown_terms=blocking, dense_text=dense,
         lexical_text=f"{dense} {name_for_search if kind != 'target' else ''} {expansion}".strip(),
         inherited=inherited,
     )

@@ -13,10 +13,10 @@ import numpy as np
 from .embedding import Embedder
 from .index import Index
 from .models import Hit
-from .query import QueryPlan
+from .query import QueryPlan, lexicon
 from .settings import Settings
 from .spelling import Speller
-from .text import terms
+from .text import terms, words
 
 
 def minmax(scores: np.ndarray) -> np.ndarray:
@@ -45,10 +45,23 @@ def fuse_rrf(dense: dict[int, float], lexical: dict[int, float], k: int) -> dict
     return fused
 
 
+def vocabulary(index: Index) -> dict[str, int]:
+    """Words a question may use without being "about something the sources don't cover": the corpus's
+    words, its pages' titles and publishers, everyday question words and the role names."""
+    lex = lexicon()
+    counts = dict(index.word_counts)
+    extra = [w for d in index.documents.values() for w in words(f"{d.meta.title} {d.meta.publisher}")]
+    extra += list(lex.common_words)
+    extra += [w for r in [lex.subject, *lex.related] for a in r.aliases for w in words(a)]
+    for w in extra:
+        counts[w] = counts.get(w, 0) + 1
+    return counts
+
+
 class Retriever:
     def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
         self.index, self.embedder, self.settings = index, embedder, settings
-        self.speller = Speller(index.word_counts)
+        self.speller = Speller(vocabulary(index))
 
     def dense(self, text: str, k: int) -> dict[int, float]:
         vector = self.embedder.encode([text])

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 
 from . import facets
-from .evidence import FACETS_WITH_VALUES, Unit, alias_units, best_passages, facet_units, overlap, units_of
+from .evidence import (FACETS_WITH_VALUES, Unit, alias_units, best_passages, facet_units, overlap, qualifiers,
+                       units_of)
 from .index import Index
 from .models import Answer, Citation, Facet, Hit, DocumentMeta
 from .query import QueryPlan, lexicon
 from .render import date_label
+from .retrieval import Retrieved
 from .settings import Settings
 from .text import terms
 
@@ -87,14 +89,19 @@ def _sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+MARGIN = 0.3  # a passage this far below the best one is padding, not an answer
+LIST_MARGIN = 0.45  # lists gather from several pages, so they keep more
+
+
 def _by_doc(units: list[Unit], per_doc: int, docs: int, total: int) -> list[Unit]:
     """The best units, from at most `docs` pages, in reading order within each page.
 
-    A lone lead-in such as "You'll need:" says nothing by itself and is left out."""
+    A short lead-in such as "You'll need:" says nothing by itself and is left out."""
     picked: dict[str, list[Unit]] = {}
     count = 0
+    top = units[0].fit if units else 0.0
     for u in units:
-        if u.text.endswith(":") or count >= total:
+        if (u.text.endswith(":") and len(u.text.split()) <= 4) or count >= total or u.fit < top - LIST_MARGIN:
             continue
         if (u.doc_id in picked or len(picked) < docs) and len(picked.setdefault(u.doc_id, [])) < per_doc:
             picked[u.doc_id].append(u)
@@ -143,6 +150,18 @@ def _value_section(rule: facets.FacetRule, units: list[Unit], plan: QueryPlan, c
     return [_sentence_case(lead), ""] + [_quote(u, cites.add(u)) for u in chosen]
 
 
+def _asks_amount(plan: QueryPlan, facet: Facet) -> bool:
+    """"How many hours" wants the figure; "do they work nights?" wants the sentence about shifts."""
+    if facet != Facet.hours:
+        return True
+    return bool(re.search(r"how (many|long)|\bhours?\b|\bhrs\b|working week|full[- ]time", plan.corrected, re.I))
+
+
+def units_top(units: list[Unit], plan: QueryPlan) -> float:
+    best = best_passages(units, plan, 1)
+    return best[0].fit if best else 0.0
+
+
 def _alias_candidates(index: Index, alias: str) -> list[Unit]:
     """Every chunk that names the alias, as units: the line giving other names may not be in the hits."""
     key = alias.lower().rstrip("s")
@@ -150,42 +169,47 @@ def _alias_candidates(index: Index, alias: str) -> list[Unit]:
     return units_of(hits, index)
 
 
-def compose(plan: QueryPlan, hits: list[Hit], index: Index, settings: Settings) -> Answer:
+def compose(plan: QueryPlan, found: Retrieved, index: Index, settings: Settings) -> Answer:
     lex = lexicon()
     if plan.subject_kind == "other":
         return abstain(plan.question, f"my sources don't cover {plan.subject}s.")
     if plan.unknown_terms:
         shown = ", ".join(f"‘{t}’" for t in plan.unknown_terms[:3])
         return abstain(plan.question, f"they don't mention {shown}.")
-    units = units_of(hits, index)
+    # Questions about the role's names are about the role itself: rank their sentences by the whole
+    # question; everything else by its topic.
+    about_names = Facet.titles in plan.facets
+    units = units_of(found.hits, index, found.query_vector if about_names else found.topic_vector)
     cites = _Cites(index)
     body: list[str] = []
     confidence = 0.0
     for facet in plan.facets or [Facet.other]:
         if facet == Facet.other:
-            chosen = best_passages(units, plan, 2)
+            chosen = [u for u in best_passages(units, plan, 2) if u.fit >= units_top(units, plan) - MARGIN]
             if chosen:
                 body += ["Here is what the sources say:", ""] + [_quote(u, cites.add(u)) for u in chosen]
         else:
             rule = facets.RULE[facet]
             found = facet_units(units, rule, plan)
             chosen = found
-            if found and facet in FACETS_WITH_VALUES and any(rule.values(u.text) for u in found):
-                body += _value_section(rule, [u for u in found if rule.values(u.text)], plan, cites)
+            if found and facet in FACETS_WITH_VALUES and _asks_amount(plan, facet) and any(
+                    rule.values(u.text) for u in found):
+                valued = [u for u in found if rule.values(u.text)]
+                narrowed = [u for u in valued if overlap(u, qualifiers(plan, rule)) > 0]
+                body += _value_section(rule, narrowed or valued, plan, cites)
             elif found:
                 chosen = _by_doc(found, per_doc=3, docs=3, total=settings.max_quotes_per_answer)
                 body += [f"**{rule.label}** for {_plural(plan)}, from the sources:", ""]
                 body += [_quote(u, cites.add(u)) for u in chosen]
         if chosen:
-            confidence = max(confidence, max(u.dense for u in chosen[:2]))
+            confidence = max(confidence, max(u.sim for u in chosen[:2]))
         body.append("")
     if not cites.items:
         what = ", ".join(facets.RULE[f].label.lower() for f in plan.facets) or "that"
         return abstain(plan.question, f"they don't say anything about {what} for {_plural(plan)}.")
     if confidence < settings.abstain_threshold:
         return abstain(plan.question, "nothing in them matches the question closely enough.")
-    if plan.alias and plan.subject_kind == "target" and plan.alias.lower() not in (
-            lex.subject.name.lower(), lex.subject_plural.lower()):
+    if plan.alias and plan.subject_kind == "target" and "support" not in plan.alias.lower():
         named = alias_units(_alias_candidates(index, plan.alias), plan.alias)
         if named:
             body.append(f"_The sources give {plan.alias.strip()} as another name for this role "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .models import Chunk, Document
+from .models import Chunk, Document, Sentence
 from .text import sentence_spans
 
 
@@ -31,6 +31,17 @@ def _word_pieces(text: str, start: int, end: int, fits: Callable[[int, int], boo
         pieces.append((bounds[i][0], bounds[j - 1][1]))
         i = j
     return pieces
+
+
+def sentences_of(doc: Document) -> list[Sentence]:
+    """Quotable units in reading order: paragraphs split into sentences, bullets and headings whole."""
+    out: list[Sentence] = []
+    for block in doc.blocks:
+        spans = (sentence_spans(doc.text, block.start, block.end) if block.kind == "paragraph"
+                 else [(block.start, block.end)])
+        out += [Sentence(doc_id=doc.meta.doc_id, start=s, end=e, kind=block.kind, section=block.section)
+                for s, e in spans]
+    return out
 
 
 def chunk_document(doc: Document, count_tokens: Callable[[str], int], max_tokens: int) -> list[Chunk]:

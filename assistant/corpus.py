@@ -1,7 +1,8 @@
 """Read the corpus folder: one file per document, metadata in a front-matter header.
 
 A file is `---` + YAML metadata + `---` + the page as received (markdown, plain text or HTML).
-Metadata keys: id, title, publisher, url, last_updated, retrieved, date_note, licence. A file
+Metadata keys: id, title, publisher, publisher_aliases, url, last_updated, retrieved, date_note,
+licence. A file
 without a header still loads: its id comes from the file name and its title from its first line.
 A file that is empty, binary or undecodable is reported by name and skipped; the rest still load.
 """
@@ -112,6 +113,7 @@ def parse(text: str, path: Path) -> Document:
         retrieved=_as_date(meta.get("retrieved"), path.name, "retrieved"),
         date_note=meta.get("date_note") or None,
         licence=meta.get("licence") or None,
+        publisher_aliases=[str(a) for a in meta.get("publisher_aliases") or []],
         source_file=path.name,
     )
     return Document(meta=doc_meta, text=cleaned, blocks=blocks)

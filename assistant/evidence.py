@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from pydantic import BaseModel
 
 from .facets import FacetRule
 from .index import Index
 from .models import Facet, Hit
-from .query import QueryPlan, find_roles
-from .text import sentence_spans, terms
+from .query import QueryPlan, find_roles, lexicon
+from .text import terms
 
 
 class Unit(BaseModel):
@@ -25,26 +26,26 @@ class Unit(BaseModel):
     kind: str
     score: float  # fused score of the chunk it came from
     dense: float  # cosine of that chunk to the question (0 when it was not a dense candidate)
+    sim: float  # cosine of this sentence to the question
     rank: int  # rank of that chunk in the retrieval results
+    fit: float = 0.0  # how well it answers the question, set when ranked for a facet or a passage
 
 
-def units_of(hits: list[Hit], index: Index) -> list[Unit]:
+def units_of(hits: list[Hit], index: Index, query_vector: np.ndarray | None = None) -> list[Unit]:
+    """The sentences of the retrieved chunks, each once, in retrieval order."""
     out: list[Unit] = []
-    seen: set[tuple[str, int]] = set()
+    seen: set[int] = set()
     for rank, hit in enumerate(hits):
-        chunk = hit.chunk
-        doc = index.documents[chunk.doc_id]
-        for block in doc.blocks:
-            if block.end <= chunk.start or block.start >= chunk.end:
-                continue
-            spans = [(block.start, block.end)] if block.kind != "paragraph" else sentence_spans(
-                doc.text, block.start, block.end)
-            for s, e in spans:
-                if (chunk.doc_id, s) in seen:
-                    continue
-                seen.add((chunk.doc_id, s))
-                out.append(Unit(doc_id=chunk.doc_id, start=s, end=e, text=doc.text[s:e], section=block.section,
-                                kind=block.kind, score=hit.score, dense=hit.dense or 0.0, rank=rank))
+        doc = index.documents[hit.chunk.doc_id]
+        rows = [r for r in index.sentences_in(hit.chunk) if r not in seen]
+        seen.update(rows)
+        sims = (index.sentence_vectors[rows] @ query_vector if query_vector is not None and rows
+                else np.zeros(len(rows)))
+        for row, sim in zip(rows, sims):
+            s = index.sentences[row]
+            out.append(Unit(doc_id=s.doc_id, start=s.start, end=s.end, text=doc.text[s.start:s.end],
+                            section=s.section, kind=s.kind, score=hit.score, dense=hit.dense or 0.0,
+                            sim=float(sim), rank=rank))
     return out
 
 
@@ -77,17 +78,39 @@ def overlap(unit: Unit, query_terms: set[str]) -> float:
     return sum(matches(q) for q in query_terms) / len(query_terms)
 
 
+def content_terms(plan: QueryPlan) -> set[str]:
+    """The question's terms less the role's own names, which every sentence of the corpus shares."""
+    lex = lexicon()
+    role_terms = {t for a in lex.subject.aliases for t in terms(a)}
+    return set(terms(plan.corrected)) - role_terms
+
+
+def in_sources(units: list[Unit], plan: QueryPlan) -> list[Unit]:
+    """Only the pages of the publishers the question names, if it names any."""
+    return [u for u in units if u.doc_id in plan.sources] if plan.sources else units
+
+
+# "Please check the for the latest information": a sentence whose link texts were lost. It stays in
+# the text (the page said it) but is never quoted as an answer.
+_BROKEN = re.compile(r"\b(the|a|an)\s+(for|and|or|to|of|on|at|in|with)\b", re.IGNORECASE)
+
+
+def quotable(unit: Unit) -> bool:
+    return unit.kind != "heading" and not _BROKEN.search(unit.text)
+
+
 def facet_units(units: list[Unit], rule: FacetRule, plan: QueryPlan) -> list[Unit]:
-    """Units that answer this facet for this subject, best first: the chunk's retrieval score, plus how
-    strongly the sentence itself speaks to the facet, plus how many of the question's words it shares."""
-    found = [u for u in units if rule.is_evidence(u.text, u.section) and about_subject(u, plan)
-             and u.kind != "heading"]
+    """Units that answer this facet for this subject, best first: how close the sentence is to the
+    question, how strongly it speaks to the facet, the words it shares, and its chunk's rank."""
+    found = [u for u in in_sources(units, plan) if rule.is_evidence(u.text, u.section) and about_subject(u, plan)
+             and quotable(u)]
     if rule.value:
         with_value = [u for u in found if rule.values(u.text)]
         found = with_value or found
-    qterms = set(terms(plan.corrected))
-    return sorted(found, key=lambda u: (-(u.score + 0.5 * rule.strength(u.text) + 0.3 * overlap(u, qterms)),
-                                        u.rank, u.start))
+    qterms = content_terms(plan)
+    scored = [u.model_copy(update={"fit": u.sim + 0.3 * u.score + 0.4 * rule.strength(u.text)
+                                   + 0.4 * overlap(u, qterms)}) for u in found]
+    return sorted(scored, key=lambda u: (-u.fit, u.rank, u.start))
 
 
 def alias_units(units: list[Unit], alias: str) -> list[Unit]:
@@ -98,12 +121,30 @@ def alias_units(units: list[Unit], alias: str) -> list[Unit]:
     return [u for u in units if key in u.text.lower() and pattern.search(u.text)]
 
 
+_COUNTING = re.compile(r"^\W*(how (many|much|long|big|old|often)|when|what (year|date|age))\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|"
+                     r"thousand|dozen)\b", re.IGNORECASE)
+
+
 def best_passages(units: list[Unit], plan: QueryPlan, limit: int) -> list[Unit]:
-    """For questions no facet covers: the units sharing most of the question's terms, from top chunks."""
-    qterms = set(terms(plan.corrected))
-    ranked = sorted((u for u in units if about_subject(u, plan) and u.kind != "heading" and len(u.text) > 25),
-                    key=lambda u: (-(u.score + 1.5 * overlap(u, qterms)), u.rank, u.start))
-    return ranked[:limit]
+    """For questions no facet covers: the sentences closest to the question. A question asking how
+    many, how much or when is answered only by a sentence that holds a number or a date."""
+    qterms = content_terms(plan)
+    pool = [u for u in in_sources(units, plan) if about_subject(u, plan) and quotable(u) and len(u.text) > 12]
+    if _COUNTING.search(plan.corrected):
+        pool = [u for u in pool if _NUMBER.search(u.text)]
+    # With no facet to vouch for it, a sentence must share a word with the question or be very close.
+    pool = [u for u in pool if overlap(u, qterms) > 0 or u.sim >= 0.7]
+    scored = [u.model_copy(update={"fit": u.sim + 0.5 * overlap(u, qterms) + 0.2 * u.score}) for u in pool]
+    return sorted(scored, key=lambda u: (-u.fit, u.rank, u.start))[:limit]
+
+
+def qualifiers(plan: QueryPlan, rule: FacetRule) -> set[str]:
+    """Words that narrow a figure question ("experienced", "starter"): the question's content terms
+    less the facet's own vocabulary and everyday words."""
+    lex = lexicon()
+    everyday = {t for w in lex.common_words for t in terms(w)}
+    return content_terms(plan) - set(terms(rule.expansion)) - everyday
 
 
 FACETS_WITH_VALUES = {Facet.band, Facet.pay, Facet.hours}

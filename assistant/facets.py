@@ -62,8 +62,9 @@ RULES: tuple[FacetRule, ...] = (
               ((r"entry requirements?|\brequirements?\b|\brequired\b", 3), (r"\bgcses?\b|a[- ]levels?", 3),
                (r"\bdegree\b|\buni(versity)?\b", 2), (r"get into|how (do|can|would) i (get|become|start)|"
                r"\bbecome\b|what do (i|you) need|do (i|you) need|\bexperience\b|\bentry\b|\bqualify\b", 2)),
-              r"entry requirements|no (set|specific)|employers (may|often|expect|will)|gcse|experience|"
-              r"get into|no specific qualifications", sections=r"entry requirements",
+              r"entry requirements|no (set|specific)|employers (may|often|expect|will)|gcse|work experience|"
+              r"relevant experience|experience (in|of)|get into|no specific qualifications|apply for",
+              sections=r"entry requirements",
               expansion="entry requirements gcses experience employers"),
     FacetRule(Facet.qualifications, "Qualifications and training",
               ((r"qualifications?|diplomas?|\bbtec\b|\bnvq\b|\bsvq\b|\bqcf\b|t[- ]levels?|certificates?", 3),
@@ -76,12 +77,14 @@ RULES: tuple[FacetRule, ...] = (
     FacetRule(Facet.skills, "Skills and qualities",
               ((r"\bskills?\b|qualities|characteristics|attributes|strengths|personality|good at|"
                 r"what kind of person|what makes a good", 3),),
-              r"skills|abilit|qualities|attitude|patience|tact\b|initiative|numeracy|literacy",
+              r"\bskills?\b|\babilit(y|ies)\b|\bqualities\b|\battitude\b|\bpatience\b|\btact\b|\binitiative\b|"
+              r"\bnumeracy\b|\bliteracy\b|\bconfidence\b|\benthusiasm\b",
               sections=r"skills|qualities", expansion="skills qualities ability communication"),
     FacetRule(Facet.duties, "What the job involves",
               ((r"\bduties\b|\btasks?\b|responsibilit|day[- ]to[- ]day|typical day|involve", 3),
                (r"what (do|does|will|would) .*\b(do|help)\b|what is an? |what's an? |what are", 1)),
-              r"\bhelp|assist|support|encourag|monitor|duties|teach|document|activities|rehabilitation",
+              r"\bhelp|\bassist|\bsupport|\bencourag|\bmonitor|\bduties\b|\bteach|\bdocument|\bactivities\b|"
+              r"\brehabilitation\b|\bprogress\b",
               sections=r"what you.ll do|duties|working life|what is",
               expansion="duties help patients activities day-to-day"),
     FacetRule(Facet.workplaces, "Where they work",
@@ -92,9 +95,11 @@ RULES: tuple[FacetRule, ...] = (
               r"health centres", expansion="based hospitals clinics homes settings"),
     FacetRule(Facet.progression, "Career progression",
               ((r"progress\w*|career (path|ladder)|promot\w*|move up|advance\w*|next step|in the future|"
-                r"later on|go on to|become an? (occupational therapist|team leader)", 3),),
-              r"team lead|progress|assistant practitioner|train (as|to become)|become an occupational therapist|"
-              r"career path|leadership|go on to", sections=r"progression|career path",
+                r"later on|go on to|move on|become an? (occupational therapist|team leader)", 3),
+               (r"train (as|to become|to be)|assistant practitioner|team lead|route (to|into)", 4)),
+              r"team lead|progress (your|their) career|career progression|assistant practitioner|"
+              r"train (as|to become)|become an occupational therapist|career path|leadership|go on to|"
+              r"advance their skill", sections=r"progression|career path",
               expansion="progression team leader assistant practitioner occupational therapist"),
     FacetRule(Facet.benefits, "Leave and benefits",
               ((r"\bleave\b|holidays?|pension|benefits?|perks|discounts?|annual|days off|vacation", 3),),

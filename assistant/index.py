@@ -5,6 +5,8 @@ index/
   documents.jsonl   one cleaned document per line (metadata, text, blocks)
   chunks.jsonl      row i of vectors.faiss is line i of this file
   vectors.faiss     unit-length embeddings; inner product = cosine
+  sentences.jsonl   every quotable sentence or bullet; row i of sentence_vectors.npy is line i
+  sentence_vectors.npy  their unit-length embeddings, to rank quotes against the question
   words.json        corpus word counts, for typo correction
   bm25/             the lexical index (see bm25.py)
 
@@ -25,16 +27,17 @@ from pathlib import Path
 import numpy as np
 
 from .bm25 import BM25Index
-from .chunking import chunk_document
+from .chunking import chunk_document, sentences_of
 from .corpus import corpus_hash, load_corpus
 from .embedding import Embedder
 from .errors import IndexCorruptError, IndexMissingError, IndexStaleError
-from .models import Chunk, Document, Manifest
+from .models import Chunk, Document, Manifest, Sentence
 from .settings import Settings
 from .text import terms, words
 
-FORMAT_VERSION = 1
-_FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "words.json")
+FORMAT_VERSION = 2
+_FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "words.json", "sentences.jsonl",
+          "sentence_vectors.npy")
 _BUILD_HINT = "run `careers-assistant build`"
 
 
@@ -47,10 +50,20 @@ def _faiss():
 class Index:
     """A loaded index: documents, chunks, the FAISS vectors and BM25, all agreeing with the manifest."""
 
-    def __init__(self, manifest: Manifest, documents: dict[str, Document], chunks: list[Chunk],
-                 vectors, bm25: BM25Index, word_counts: dict[str, int], path: Path) -> None:
+    def __init__(self, manifest: Manifest, documents: dict[str, Document], chunks: list[Chunk], vectors,
+                 bm25: BM25Index, word_counts: dict[str, int], sentences: list[Sentence],
+                 sentence_vectors: np.ndarray, path: Path) -> None:
         self.manifest, self.documents, self.chunks = manifest, documents, chunks
         self.vectors, self.bm25, self.word_counts, self.path = vectors, bm25, word_counts, path
+        self.sentences, self.sentence_vectors = sentences, sentence_vectors
+        # Sentence rows of each document in reading order, to find a chunk's sentences by offset.
+        self.sentence_rows: dict[str, list[int]] = {}
+        for row, s in enumerate(sentences):
+            self.sentence_rows.setdefault(s.doc_id, []).append(row)
+
+    def sentences_in(self, chunk: Chunk) -> list[int]:
+        return [r for r in self.sentence_rows.get(chunk.doc_id, [])
+                if self.sentences[r].start < chunk.end and self.sentences[r].end > chunk.start]
 
 
 def _write_jsonl(path: Path, rows) -> None:
@@ -69,6 +82,10 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
             chunks.append(chunk.model_copy(update={"row": len(chunks)}))
     vectors = embedder.encode([c.embed_text for c in chunks], batch_size=settings.encode_batch_size,
                               progress=progress)
+    sentences = [s for doc in documents for s in sentences_of(doc)]
+    by_id = {d.meta.doc_id: d for d in documents}
+    sentence_vectors = embedder.encode([by_id[s.doc_id].text[s.start:s.end] for s in sentences],
+                                       batch_size=settings.encode_batch_size, progress=progress)
     faiss = _faiss()
     # Exact inner-product search: at this corpus size it is both fastest and exact.
     faiss_index = faiss.IndexFlatIP(embedder.dimension)
@@ -78,7 +95,7 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
 
     manifest = Manifest(
         format_version=FORMAT_VERSION, model_name=embedder.name, dimension=embedder.dimension,
-        corpus_hash=digest, chunk_count=len(chunks), document_count=len(documents),
+        corpus_hash=digest, chunk_count=len(chunks), document_count=len(documents), sentence_count=len(sentences),
         chunking={"max_tokens": settings.max_chunk_tokens, "strategy": "sections-blocks-sentences"},
         faiss_index="IndexFlatIP", build_time=datetime.now(timezone.utc),
         build_seconds=round(time.perf_counter() - started, 3), skipped=skipped,
@@ -91,6 +108,8 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
     try:
         _write_jsonl(tmp / "documents.jsonl", documents)
         _write_jsonl(tmp / "chunks.jsonl", chunks)
+        _write_jsonl(tmp / "sentences.jsonl", sentences)
+        np.save(tmp / "sentence_vectors.npy", sentence_vectors)
         faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
         (tmp / "words.json").write_text(json.dumps(word_counts), encoding="utf-8")
         bm25.save(tmp / "bm25")
@@ -150,6 +169,9 @@ def load_index(settings: Settings, embedder_name: str) -> Index:
         vectors = _faiss().read_index(str(folder / "vectors.faiss"))
         bm25 = BM25Index.load(folder / "bm25")
         word_counts = json.loads((folder / "words.json").read_text(encoding="utf-8"))
+        sentences = [Sentence.model_validate_json(line)
+                     for line in (folder / "sentences.jsonl").read_text(encoding="utf-8").splitlines()]
+        sentence_vectors = np.load(folder / "sentence_vectors.npy")
     except (ValueError, RuntimeError, OSError) as err:
         raise IndexCorruptError(f"The index in {folder}/ is damaged ({err.__class__.__name__}: "
                                 f"{str(err)[:200]}): {_BUILD_HINT}.") from err
@@ -157,6 +179,9 @@ def load_index(settings: Settings, embedder_name: str) -> Index:
     if any(n != manifest.chunk_count for n in counts.values()) or len(documents) != manifest.document_count:
         raise IndexCorruptError(f"The index in {folder}/ does not agree with its manifest "
                                 f"({manifest.chunk_count} chunks expected, found {counts}): {_BUILD_HINT}.")
+    if len(sentences) != manifest.sentence_count or sentence_vectors.shape != (len(sentences), manifest.dimension):
+        raise IndexCorruptError(f"The sentence files in {folder}/ do not agree with the manifest: {_BUILD_HINT}.")
     if vectors.d != manifest.dimension or any(c.row != i for i, c in enumerate(chunks)):
         raise IndexCorruptError(f"The index in {folder}/ is inconsistent (dimension or row order): {_BUILD_HINT}.")
-    return Index(manifest, {d.meta.doc_id: d for d in documents}, chunks, vectors, bm25, word_counts, folder)
+    return Index(manifest, {d.meta.doc_id: d for d in documents}, chunks, vectors, bm25, word_counts, sentences,
+                 sentence_vectors, folder)

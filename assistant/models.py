@@ -39,6 +39,8 @@ class DocumentMeta(BaseModel):
     # Free text for dates a page implies but does not state as "last updated".
     date_note: str | None = None
     licence: str | None = None
+    # Other names a question may use for the publisher ("BBC" for BBC Bitesize).
+    publisher_aliases: list[str] = Field(default_factory=list)
     source_file: str
 
 
@@ -73,6 +75,19 @@ class Chunk(BaseModel):
     embed_text: str  # what was embedded: title and section heading, then the text
 
 
+class Sentence(BaseModel):
+    """A quotable unit of a document: a sentence of a paragraph, a whole bullet, or a heading.
+    Row i of sentence_vectors.npy is line i of sentences.jsonl."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    start: int
+    end: int
+    kind: Literal["heading", "paragraph", "bullet"]
+    section: str | None
+
+
 class SkippedFile(BaseModel):
     path: str
     reason: str
@@ -85,6 +100,7 @@ class Manifest(BaseModel):
     corpus_hash: str
     chunk_count: int
     document_count: int
+    sentence_count: int = 0
     chunking: dict[str, int | str]
     faiss_index: str
     build_time: datetime

@@ -45,9 +45,9 @@ class Assistant:
             shown = question if isinstance(question, str) and len(question) <= 200 else str(question)[:200]
             return Response(answer=Answer(question=shown, answer=str(err), abstained=True, error=str(err),
                                           reason=str(err)))
-        query = plan(text, history or [], self.retriever.speller)
-        hits = self.retriever.search(query, self.settings.evidence_chunks)
-        return Response(answer=compose(query, hits, self.index, self.settings), plan=query, hits=hits)
+        query = plan(text, history or [], self.retriever.speller, self.retriever.publishers)
+        found = self.retriever.search(query, self.settings.evidence_chunks)
+        return Response(answer=compose(query, found, self.index, self.settings), plan=query, hits=found.hits)
 
 
 class Conversation:

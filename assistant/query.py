@@ -45,20 +45,38 @@ class QueryPlan(BaseModel):
     alias: str | None = None  # the other name the user used for the subject, if any
     unknown_terms: list[str] = []
     dense_text: str
+    topic_text: str  # the question without the role's or publishers' names: what is asked about it
     lexical_text: str
     inherited: bool = False  # the subject or facet came from earlier in the conversation
+    sources: list[str] = []  # doc ids of the publishers the question names ("what does the BBC say")
+
+
+def _inflections(verb: str) -> list[str]:
+    """Regular forms: work -> works, worked, working; stay -> stays; care -> cares, cared, caring."""
+    stem = verb[:-1] if verb.endswith("e") else verb
+    s = verb + "es" if verb.endswith(("s", "sh", "ch", "x", "o")) else verb + "s"
+    return [s, stem + "ed", stem + "ing"]
 
 
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
     data = yaml.safe_load(resources.files("assistant").joinpath("data/roles.yaml").read_text("utf-8"))
     text = resources.files("assistant").joinpath("data/common_words.txt").read_text("utf-8")
-    common = frozenset(w for line in text.splitlines() if not line.startswith("#") for w in words(line))
+    common: set[str] = set()
+    in_verbs = False
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        in_verbs = in_verbs or line.startswith("@verbs:")
+        for w in words(line.replace("@verbs:", "")):
+            common.add(w)
+            if in_verbs:
+                common.update(_inflections(w))
     s = data["subject"]
     return Lexicon(
         subject=Role(name=s["name"], aliases=s["aliases"]), subject_plural=s["plural"],
         subject_canonical=s["canonical"], related=[Role(**r) for r in data["related"]],
-        other_roles=data["other_roles"], common_words=common,
+        other_roles=data["other_roles"], common_words=frozenset(common),
     )
 
 
@@ -117,12 +135,34 @@ def _corrected(question: str, speller: Speller, known: frozenset[str]) -> tuple[
     return re.sub(r"[^\W\d_]+(?:['’][^\W\d_]+)*", fix, question), unknown
 
 
-def plan(question: str, history: list[Turn], speller: Speller) -> QueryPlan:
+def _topic(text: str, roles: list[tuple[int, int, str, SubjectKind, str]]) -> str:
+    for s, e, _, kind, _ in reversed(roles):
+        if kind == "target":
+            text = text[:s] + text[e:]
+    text = " ".join(text.split())
+    return text if any(w not in STOPWORDS for w in words(text)) else ""
+
+
+def find_publishers(text: str, publishers: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """Remove publisher names from the text (so "Royal College of Occupational Therapists" is not a
+    question about occupational therapists) and return the doc ids they name."""
+    ids: list[str] = []
+    for name in sorted(publishers, key=len, reverse=True):
+        pattern = re.compile(r"(?<!\w)(?:the\s+)?" + re.escape(name) + r"(?:['’]s)?(?!\w)", re.IGNORECASE)
+        if pattern.search(text):
+            ids += publishers[name]
+            text = pattern.sub(" ", text)
+    return text, sorted(set(ids))
+
+
+def plan(question: str, history: list[Turn], speller: Speller,
+         publishers: dict[str, list[str]] | None = None) -> QueryPlan:
     lex = lexicon()
     role_words = {w for r in [lex.subject, *lex.related] for a in r.aliases for w in words(a)}
     role_words |= {w for o in lex.other_roles for w in words(o)}
     corrected, unknown = _corrected(question, speller, lex.common_words | role_words)
-    roles = find_roles(corrected)
+    without_publishers, sources = find_publishers(corrected, publishers or {})
+    roles = find_roles(without_publishers)
     asked = facets.detect(corrected)
     kinds = {kind for *_, kind, _ in roles}
     # The role named in the question wins; a question that names none continues the conversation.
@@ -137,7 +177,7 @@ def plan(question: str, history: list[Turn], speller: Speller) -> QueryPlan:
     else:
         last = next((t for t in reversed(history) if not t.abstained and t.subject), None)
         kind, subject = ("target", lex.subject.name)
-        if last and last.subject != lex.subject.name:
+        if last and last.subject and last.subject != lex.subject.name:
             kind, subject = "related", last.subject
         inherited = bool(last)
     if not asked and history:
@@ -146,21 +186,22 @@ def plan(question: str, history: list[Turn], speller: Speller) -> QueryPlan:
             asked, inherited = [last_facet], True
     # Search for the role by the name the pages use most, whatever the user called it.
     name_for_search = lex.subject_canonical if kind == "target" else (subject or "")
-    dense = corrected
+    dense = without_publishers
     for s, e, text, k, _ in reversed(roles):
         if k == "target":
             dense = dense[:s] + lex.subject_canonical + dense[e:]
     if kind == "target" and "target" not in kinds:
         dense = f"{dense} ({lex.subject_canonical})"
     expansion = " ".join(facets.RULE[f].expansion for f in asked)
-    # An unknown word names something the sources don't cover when it is a name ("Australia", "DBS"),
-    # or when nothing else in the question (no facet, no role) says what it is about.
-    first = re.match(r"\W*(\w+)", question)
-    blocking = [w for w in unknown if (w[0].isupper() and not (first and first.group(1) == w))
-                or (not asked and not roles)]
+    # A word that is in neither the sources nor everyday English, and is no typo of either, names
+    # something the sources don't cover ("overtime", "Australia", "paramedic"): the answer declines.
+    # Words of three letters or fewer are mostly typos and text-speak ("wot", "wek", "hw"); only an
+    # acronym among them ("DBS") names something.
+    blocking = [w for w in unknown if len(w) > 3 or (w.isupper() and len(w) > 1)]
     return QueryPlan(
         question=question, corrected=corrected, facets=asked, subject_kind=kind, subject=subject,
-        alias=alias, unknown_terms=blocking, dense_text=dense,
+        alias=alias, unknown_terms=blocking, dense_text=" ".join(dense.split()), sources=sources,
+        topic_text=_topic(without_publishers, roles),
         lexical_text=f"{dense} {name_for_search if kind != 'target' else ''} {expansion}".strip(),
         inherited=inherited,
     )

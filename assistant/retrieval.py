@@ -9,6 +9,7 @@ A chunk missing from one list contributes 0 from it.
 from __future__ import annotations
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from .embedding import Embedder
 from .index import Index
@@ -58,29 +59,48 @@ def vocabulary(index: Index) -> dict[str, int]:
     return counts
 
 
+class Retrieved(BaseModel):
+    """The ranked chunks, and the question's vector (reused to rank the sentences inside them)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    hits: list[Hit]
+    query_vector: np.ndarray  # of the whole question, as searched
+    topic_vector: np.ndarray  # of the topic (the question less the role's names), or the whole question
+
+
 class Retriever:
     def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
         self.index, self.embedder, self.settings = index, embedder, settings
         self.speller = Speller(vocabulary(index))
+        self.publishers: dict[str, list[str]] = {}
+        for doc in index.documents.values():
+            for name in [doc.meta.publisher, *doc.meta.publisher_aliases]:
+                self.publishers.setdefault(name, []).append(doc.meta.doc_id)
 
-    def dense(self, text: str, k: int) -> dict[int, float]:
-        vector = self.embedder.encode([text])
+    def dense(self, vector: np.ndarray, k: int) -> dict[int, float]:
         k = min(k, self.index.vectors.ntotal)
-        scores, rows = self.index.vectors.search(vector, k)
+        scores, rows = self.index.vectors.search(vector.reshape(1, -1), k)
         return {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
 
     def lexical(self, text: str, k: int) -> dict[int, float]:
         rows, scores = self.index.bm25.search(terms(text), k)
         return {int(r): float(s) for r, s in zip(rows, scores)}
 
-    def search(self, plan: QueryPlan, k: int | None = None) -> list[Hit]:
+    def search(self, plan: QueryPlan, k: int | None = None) -> Retrieved:
         k = k or self.settings.top_k
         n = self.settings.candidates
-        dense, lexical = self.dense(plan.dense_text, n), self.lexical(plan.lexical_text, n)
+        texts = [plan.dense_text] + ([plan.topic_text] if plan.topic_text else [])
+        vectors = self.embedder.encode(texts)
+        vector = vectors[0]
+        dense, lexical = self.dense(vector, n), self.lexical(plan.lexical_text, n)
         if self.settings.fusion == "rrf":
             fused = fuse_rrf(dense, lexical, self.settings.rrf_k)
         else:
             fused = fuse_minmax(dense, lexical, self.settings.dense_weight)
         best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
-        return [Hit(chunk=self.index.chunks[r], score=fused[r], dense=dense.get(r), lexical=lexical.get(r))
+        hits = [Hit(chunk=self.index.chunks[r], score=fused[r], dense=dense.get(r), lexical=lexical.get(r))
                 for r in best]
+        # Sentences are ranked by the topic alone: nearly every sentence names the role, so the role's
+        # name would otherwise outweigh what is asked about it.
+        return Retrieved(hits=hits, query_vector=vector, topic_vector=vectors[-1])

@@ -36,6 +36,6 @@ class Settings(BaseModel):
     evidence_chunks: int = 12  # chunks whose sentences may be quoted
 
     # Answering. Below this confidence the assistant says the sources don't cover the question.
-    abstain_threshold: float = 0.35
+    abstain_threshold: float = 0.25  # chosen by `careers-assistant calibrate` (see README)
     max_question_chars: int = 1000
     max_quotes_per_answer: int = 5

@@ -1,0 +1,64 @@
+"""The HTTP API beside the chat: POST /api/ask and GET /health, on Chainlit's own FastAPI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..models import Turn
+from .present import APOLOGY
+from .service import AnswerService
+
+log = logging.getLogger(__name__)
+
+# Exactly what `careers-assistant ask --json` prints (cli.py), so scripts can use either.
+ANSWER_FIELDS = {"question", "answer", "abstained", "citations", "facet", "confidence", "conflict", "reason",
+                 "error", "suggestions"}
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The core refuses questions over its own limit (1,000 characters) with a polite answer; this
+    # bound only stops a client from posting megabytes.
+    question: str = Field(max_length=20_000)
+    # Earlier questions, oldest first: plain strings, or Turn objects as the core records them.
+    history: list[Turn | str] = Field(default_factory=list, max_length=50)
+
+
+def build_router(service: Callable[[], AnswerService]) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/api/ask")
+    async def ask(request: AskRequest) -> JSONResponse:
+        svc = service()
+        try:
+            answer = await svc.converse(svc.conversation(), request.question, "api", history=request.history)
+        except Exception:
+            log.exception("Answering an API question failed")
+            return JSONResponse({"error": APOLOGY}, status_code=500)
+        return JSONResponse(answer.model_dump(mode="json", include=ANSWER_FIELDS))
+
+    @router.get("/health")
+    async def health() -> JSONResponse:
+        index = service().assistant.index
+        return JSONResponse({"status": "ok", "documents": len(index.documents),
+                             "manifest": index.manifest.model_dump(mode="json")})
+
+    return router
+
+
+def mount_first(app: FastAPI, router: APIRouter) -> None:
+    """Add the router's routes ahead of everything already on the app.
+
+    Chainlit registers GET /health and a catch-all GET /{full_path:path} that serves the UI; Starlette
+    takes the first route that matches, so routes merely appended would never see a GET."""
+    before = len(app.router.routes)
+    app.include_router(router)
+    added = app.router.routes[before:]
+    del app.router.routes[before:]
+    app.router.routes[0:0] = added

@@ -1,0 +1,95 @@
+"""Turn an Answer into what the chat shows: message text, one side panel per citation, follow-ups.
+
+Pure functions and pydantic models, so the presentation is tested without Chainlit or a browser.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from ..models import Answer, Citation
+from ..render import date_label
+from .safety import escape_markdown, neutralise_answer, safe_url
+
+APOLOGY = ("Sorry, something went wrong while I was answering. Please try again, or ask in other words. "
+           "The problem has been logged.")
+MAX_SUGGESTIONS = 3
+
+
+class SourcePanel(BaseModel):
+    """A Chainlit side element. Its name must be the exact marker text in the message ("[1]"):
+    Chainlit's frontend turns every occurrence of an element's name in that message into a link
+    that opens the element (chainlit frontend src/lib/message.ts, prepareContent)."""
+
+    name: str
+    content: str  # markdown, every source-derived character escaped
+
+
+class ChatReply(BaseModel):
+    content: str  # markdown for the message, safe to render
+    sources: list[SourcePanel]
+    suggestions: list[str]
+    abstained: bool
+    refused: bool  # the question itself was refused (empty, too long, junk)
+
+
+def element_name(n: int) -> str:
+    # "[1]" rather than "1": Chainlit matches names anywhere in the text, and a bare digit would
+    # turn every "1" in "10 September 2018" into a link.
+    return f"[{n}]"
+
+
+def source_line(n: int, c: Citation) -> str:
+    return (f"{element_name(n)} {escape_markdown(c.publisher)}: {escape_markdown(c.title)} "
+            f"({escape_markdown(date_label(c))})")
+
+
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def source_panel(n: int, c: Citation) -> SourcePanel:
+    url = safe_url(c.url)
+    link = (f"[Open the page on {escape_markdown(c.publisher)}](<{url}>)  \n{escape_markdown(url)}" if url
+            else "_No web address is known for this page._")
+    quoted = [f"> {escape_markdown(line)}" for line in c.snippet.splitlines() if line.strip()]
+    lines = [
+        f"**{escape_markdown(c.publisher)}**",
+        "",
+        escape_markdown(c.title),
+        "",
+        f"_{escape_markdown(_sentence_case(date_label(c)))}_",
+        "",
+        link,
+        "",
+        "Quoted from the page:",
+        "",
+        "\n>\n".join(quoted),
+    ]
+    return SourcePanel(name=element_name(n), content="\n".join(lines))
+
+
+def _suggestions(answer: Answer) -> list[str]:
+    seen: list[str] = []
+    for s in answer.suggestions:
+        if s.strip() and s not in seen:
+            seen.append(s.strip())
+    return seen[:MAX_SUGGESTIONS]
+
+
+def reply_for(answer: Answer) -> ChatReply:
+    if answer.error:
+        return ChatReply(content=escape_markdown(answer.error), sources=[], suggestions=[], abstained=True,
+                         refused=True)
+    content = neutralise_answer(answer.answer)
+    sources = [source_panel(n, c) for n, c in enumerate(answer.citations, start=1)]
+    if sources:
+        # Every marker is also listed under the answer, so the publishers show without a click.
+        listing = "\n".join(f"- {source_line(n, c)}" for n, c in enumerate(answer.citations, start=1))
+        content += "\n\n**Sources** (select a number to read the quoted passage):\n\n" + listing
+    return ChatReply(content=content, sources=sources, suggestions=_suggestions(answer),
+                     abstained=answer.abstained, refused=False)
+
+
+def apology() -> ChatReply:
+    return ChatReply(content=APOLOGY, sources=[], suggestions=[], abstained=True, refused=True)

@@ -1,0 +1,136 @@
+"""The database tables: the five Chainlit's SQLAlchemy data layer writes, plus our `unanswered`.
+
+Chainlit ships no schema for its SQLAlchemyDataLayer: it builds INSERTs from whatever keys a step,
+element or feedback dict has (chainlit/data/sql_alchemy.py, step.py, message.py, element.py, types.py),
+and a missing column makes the INSERT fail with only a warning in the log. So the columns below are
+every key Chainlit 2.12 writes, and `ensure_schema` also adds columns missing from an older database.
+Types are generic so the same tables work on SQLite and PostgreSQL; ids are text (Chainlit sends
+UUID strings), JSON is JSONB and tags are TEXT[] on PostgreSQL, where Chainlit binds Python lists.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, Table, Text, inspect
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+metadata = MetaData()
+
+_json = JSON().with_variant(JSONB(), "postgresql")
+_tags = JSON().with_variant(ARRAY(Text()), "postgresql")
+
+
+def _id() -> Column:
+    return Column("id", Text, primary_key=True)
+
+
+# No foreign keys: Chainlit persists steps from fire-and-forget tasks (Message.send uses
+# asyncio.create_task), so rows do not arrive in a guaranteed order, and a failed write must not
+# make a later feedback row fail too.
+users = Table(
+    "users", metadata, _id(),
+    Column("identifier", Text, nullable=False, unique=True),
+    Column("metadata", _json, nullable=False),
+    Column("createdAt", Text),
+)
+
+threads = Table(
+    "threads", metadata, _id(),
+    Column("createdAt", Text),
+    Column("name", Text),
+    Column("userId", Text),
+    Column("userIdentifier", Text),
+    Column("tags", _tags),
+    Column("metadata", _json),
+)
+
+steps = Table(
+    "steps", metadata, _id(),
+    Column("name", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("threadId", Text, nullable=False),
+    Column("parentId", Text),
+    Column("command", Text),
+    Column("modes", _json),
+    Column("streaming", Boolean, nullable=False),
+    Column("waitForAnswer", Boolean),
+    Column("isError", Boolean),
+    Column("metadata", _json),
+    Column("tags", _tags),
+    Column("input", Text),
+    Column("output", Text),
+    Column("createdAt", Text),
+    Column("start", Text),
+    Column("end", Text),
+    Column("generation", _json),
+    Column("showInput", Text),
+    Column("defaultOpen", Boolean),
+    Column("autoCollapse", Boolean),
+    Column("language", Text),
+    Column("icon", Text),
+    Column("indent", Integer),
+)
+
+elements = Table(
+    "elements", metadata, _id(),
+    Column("threadId", Text),
+    Column("type", Text),
+    Column("chainlitKey", Text),
+    Column("path", Text),
+    Column("url", Text),
+    Column("objectKey", Text),
+    Column("name", Text, nullable=False),
+    Column("display", Text),
+    Column("size", Text),
+    Column("language", Text),
+    Column("page", Integer),
+    Column("props", _json),
+    Column("autoPlay", Boolean),
+    Column("playerConfig", _json),
+    Column("forId", Text),
+    Column("mime", Text),
+)
+
+feedbacks = Table(
+    "feedbacks", metadata, _id(),
+    Column("forId", Text, nullable=False),
+    Column("threadId", Text),
+    Column("value", Integer, nullable=False),
+    Column("comment", Text),
+)
+
+# Questions the assistant could not answer from its sources: what staff need to extend the corpus.
+# Deliberately no user, session or thread id: the question and when it was asked, nothing personal.
+unanswered = Table(
+    "unanswered", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("question", Text, nullable=False),
+    Column("asked_at", Text, nullable=False),  # ISO 8601 UTC: sorts as text on every database
+    Column("reason", Text),  # the assistant's own words, e.g. "my sources don't cover paramedics."
+    Column("channel", Text, nullable=False),  # "chat" or "api"
+)
+
+
+def _create_and_migrate(conn: Connection) -> list[str]:
+    metadata.create_all(conn, checkfirst=True)
+    added: list[str] = []
+    inspector = inspect(conn)
+    preparer = conn.dialect.identifier_preparer
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            # A database made by an older Chainlit (or by hand from its docs) lacks newer columns.
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {preparer.quote(table.name)} "
+                                 f"ADD COLUMN {preparer.quote(column.name)} {kind}")
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
+async def ensure_schema(engine: AsyncEngine) -> list[str]:
+    """Create missing tables and columns; returns the columns it had to add to existing tables."""
+    async with engine.begin() as conn:
+        return await conn.run_sync(_create_and_migrate)

@@ -1,0 +1,88 @@
+"""Questions the sources don't cover: recorded by the server, listed by `careers-assistant unanswered`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ..settings import Settings
+from .schema import ensure_schema, unanswered
+from .settings import WebSettings
+
+Channel = Literal["chat", "api"]
+
+
+class UnansweredQuestion(BaseModel):
+    question: str
+    asked_at: datetime
+    reason: str | None = None
+    channel: Channel
+
+
+def make_engine(web: WebSettings) -> AsyncEngine:
+    path = web.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)  # SQLite makes the file, not its folder
+    return create_async_engine(web.database_url)
+
+
+class UnansweredStore:
+    """Writes and reads the `unanswered` table through one async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def record(self, question: str, reason: str | None, channel: Channel) -> None:
+        row = UnansweredQuestion(question=question, asked_at=datetime.now(timezone.utc), reason=reason,
+                                 channel=channel)
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(unanswered).values(
+                question=row.question, asked_at=row.asked_at.isoformat(timespec="microseconds"),
+                reason=row.reason, channel=row.channel))
+
+    async def newest(self, limit: int = 100) -> list[UnansweredQuestion]:
+        query = (select(unanswered.c.question, unanswered.c.asked_at, unanswered.c.reason, unanswered.c.channel)
+                 .order_by(unanswered.c.asked_at.desc(), unanswered.c.id.desc()).limit(max(limit, 0)))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [UnansweredQuestion.model_validate(dict(r)) for r in rows]
+
+
+async def _newest(web: WebSettings, limit: int) -> list[UnansweredQuestion]:
+    engine = make_engine(web)
+    try:
+        await ensure_schema(engine)  # a fresh install has no table yet: list nothing, don't fail
+        return await UnansweredStore(engine).newest(limit)
+    finally:
+        await engine.dispose()
+
+
+def _printable(text: str) -> str:
+    # Questions are user input: no terminal escape sequence reaches a staff member's terminal.
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)
+
+
+def print_unanswered(settings: Settings, limit: int = 100, as_json: bool = False,
+                     web: WebSettings | None = None) -> int:
+    """`careers-assistant unanswered`: newest first, as a table or as one JSON array."""
+    del settings  # the store is configured by WebSettings (CAREERS_DATABASE_URL), not the core settings
+    web = web or WebSettings()
+    rows = asyncio.run(_newest(web, limit))
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("No unanswered questions recorded yet.", file=sys.stderr)
+        return 0
+    for r in rows:
+        when = r.asked_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        reason = f"  ({r.reason.rstrip('.')})" if r.reason else ""
+        print(_printable(f"{when}  [{r.channel}]  {r.question}{reason}"))
+    return 0

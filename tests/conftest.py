@@ -1,0 +1,99 @@
+"""Shared fixtures: a tiny four-document corpus, settings that use the hash embedder, a built index.
+
+Everything here is fast and exact: no real model, no network. Each test gets its own tmp folders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.embedding import HashEmbedder
+from assistant.settings import Settings
+
+SEEDS = Path("/work/shared/seeds")
+
+# Four documents, one per kind of file the corpus accepts; sorted by file name they are a, b, c, d,
+# which is the order load_corpus reads them and the order their chunks get rows.
+TINY_CORPUS: dict[str, str] = {
+    "a-pay.md": (
+        "---\n"
+        "id: pay-page\n"
+        "title: Support worker pay\n"
+        "publisher: Test Careers\n"
+        "url: https://example.org/pay\n"
+        "last_updated: 2020-01-15\n"
+        "retrieved: 2024-05-01\n"
+        "---\n"
+        "Pay\n"
+        "\n"
+        "Support workers start on band 3. The starting salary is £20,000 a year.\n"
+    ),
+    "b-hours.txt": (
+        "---\n"
+        "id: hours-page\n"
+        "title: Working hours\n"
+        "publisher: Test Careers\n"
+        "---\n"
+        "Hours\n"
+        "\n"
+        "Most support workers work 37.5 hours a week. Some work night shifts.\n"
+        "\n"
+        "Weekends\n"
+        "\n"
+        "You may work weekends and bank holidays.\n"
+    ),
+    "c-entry.md": (
+        "---\n"
+        "id: entry-page\n"
+        "title: Entry requirements\n"
+        "publisher: Other Publisher\n"
+        "---\n"
+        "There are no set entry requirements. Employers may ask for GCSEs in English and maths.\n"
+        "\n"
+        "Last updated: 10 September 2018\n"
+    ),
+    "d-skills.html": (
+        "---\n"
+        "id: skills-page\n"
+        "publisher: Web Publisher\n"
+        "---\n"
+        "<html><head><title>Skills and qualities</title><script>var x = 1;</script></head>\n"
+        "<body><h2>Skills and qualities</h2><p>You need patience and good communication.</p>\n"
+        "<ul><li>Teamwork</li><li>Tact and sensitivity</li></ul></body></html>\n"
+    ),
+}
+
+
+def write_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        if isinstance(content, bytes):
+            (folder / name).write_bytes(content)
+        else:
+            (folder / name).write_text(content, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus", TINY_CORPUS)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
+    return Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "index", embedder="hash")
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def built(settings: Settings, hash_embedder: HashEmbedder):
+    """The tiny corpus built into tmp_path/index with the hash embedder; returns the manifest."""
+    from assistant.index import build_index
+
+    return build_index(settings, hash_embedder)

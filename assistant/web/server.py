@@ -1,0 +1,104 @@
+"""`careers-assistant serve`: load the model and index once, then run Chainlit and the API on one port."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from ..settings import Settings
+from .settings import WebSettings
+
+log = logging.getLogger(__name__)
+
+
+async def _prepare_database(web: WebSettings) -> None:
+    from .schema import ensure_schema
+    from .store import make_engine
+
+    engine = make_engine(web)
+    try:
+        added = await ensure_schema(engine)
+    finally:
+        await engine.dispose()  # this engine belongs to this short-lived loop; the server makes its own
+    if added:
+        log.warning("Added columns missing from the existing database: %s", ", ".join(added))
+
+
+def _enforce_safe_config(config) -> None:
+    """Hold the settings safety depends on, whatever .chainlit/config.toml in the working folder says.
+
+    Chainlit reads (and if missing, writes a default) .chainlit/config.toml from its working folder;
+    the committed one already says all this, but a server started elsewhere must be just as safe."""
+    features = config.features
+    wanted = {
+        "unsafe_allow_html": False,  # no raw HTML from any message
+        "latex": False,  # "£24,000 to £30,000" and "~37.5" stay literal
+        "user_message_markdown": False,  # a user's own text shows exactly as typed
+        "edit_message": False,  # an edited question would fork the conversation the answers rely on
+        "auto_tag_thread": False,  # Chainlit binds tags as a list, which SQLite cannot store
+    }
+    for name, value in wanted.items():
+        if getattr(features, name) != value:
+            log.warning("Overriding Chainlit setting features.%s = %r", name, value)
+            setattr(features, name, value)
+    if features.spontaneous_file_upload is not None and features.spontaneous_file_upload.enabled:
+        log.warning("Overriding Chainlit setting features.spontaneous_file_upload.enabled = false")
+        features.spontaneous_file_upload.enabled = False
+    for name in ("audio", "mcp"):  # neither is used; both would add endpoints and buttons
+        feature = getattr(features, name, None)
+        if feature is not None and feature.enabled:
+            log.warning("Overriding Chainlit setting features.%s.enabled = false", name)
+            feature.enabled = False
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web = WebSettings()
+
+    from ..pipeline import Assistant
+    from .service import AnswerService
+    from .state import AppState, install
+    from .store import UnansweredStore, make_engine
+    from .welcome import welcome_for, write_chainlit_md
+
+    # Once, before the port opens: a request never waits for the model, and a missing or stale
+    # index stops the command with the core's own message (the CLI prints AssistantError).
+    log.info("Loading the embedding model and the index from %s/ ...", settings.index_dir)
+    assistant = Assistant(settings)
+    asyncio.run(_prepare_database(web))
+    service = AnswerService(assistant, UnansweredStore(make_engine(web)), max_history=web.max_history)
+    welcome = welcome_for(assistant.index)
+    install(AppState(settings=settings, web=web, service=service, welcome=welcome))
+
+    # Chainlit reads its config and makes .files/ in the working folder when first imported.
+    import uvicorn
+    from chainlit.config import APP_ROOT, config
+
+    _enforce_safe_config(config)
+    config.run.host, config.run.port = host, port
+    config.run.headless = True  # otherwise Chainlit opens a web browser on start
+    write_chainlit_md(welcome, Path(APP_ROOT))
+
+    from chainlit.server import app
+
+    from . import chat  # noqa: F401  (registers the Chainlit callbacks)
+    from .api import build_router, mount_first
+    from .state import current
+
+    mount_first(app, build_router(lambda: current().service))
+    log.info("Careers assistant: %d documents from %s; database %s", len(assistant.index.documents),
+             ", ".join(welcome.publishers), _redact(web.database_url))
+    log.info("Serving on http://%s:%d (pid %d)", host, port, os.getpid())
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", loop="asyncio")).run()
+    return 0  # Chainlit's shutdown hook usually exits the process (os._exit) before this
+
+
+def _redact(url: str) -> str:
+    """The database URL without its password, for the log."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        rest = f"{creds.split(':', 1)[0]}:***@{host}"
+    return scheme + sep + rest

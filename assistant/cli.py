@@ -117,6 +117,7 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--split", choices=["dev", "heldout", "all"], default="all")
         s.add_argument("--report-dir", default="reports")
         s.add_argument("--fusion", choices=["minmax", "rrf"], help="override the fusion method")
+        s.add_argument("--dense-weight", type=float, help="minmax weight of dense vs BM25 (1 = dense only)")
     for s in (b, a, v, u, e, c):
         s.add_argument("--corpus", help="corpus folder (default: corpus, or $CAREERS_CORPUS_DIR)")
         s.add_argument("--index", help="index folder (default: index, or $CAREERS_INDEX_DIR)")
@@ -130,7 +131,8 @@ COMMANDS = {"build": _build, "ask": _ask, "serve": _serve, "unanswered": _unansw
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     overrides = {k: v for k, v in (("corpus_dir", args.corpus), ("index_dir", args.index),
-                                   ("fusion", getattr(args, "fusion", None))) if v}
+                                   ("fusion", getattr(args, "fusion", None)),
+                                   ("dense_weight", getattr(args, "dense_weight", None))) if v is not None}
     settings = Settings(**overrides)
     try:
         return COMMANDS[args.command](settings, args)

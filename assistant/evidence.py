@@ -139,12 +139,14 @@ def best_passages(units: list[Unit], plan: QueryPlan, limit: int) -> list[Unit]:
     return sorted(scored, key=lambda u: (-u.fit, u.rank, u.start))[:limit]
 
 
+_GENERIC = set(terms("much many get make earn earning paid pay salary wage money range figure typical typically "
+                     "usual usually normal normally roughly around week year uk england nhs work"))
+
+
 def qualifiers(plan: QueryPlan, rule: FacetRule) -> set[str]:
     """Words that narrow a figure question ("experienced", "starter"): the question's content terms
-    less the facet's own vocabulary and everyday words."""
-    lex = lexicon()
-    everyday = {t for w in lex.common_words for t in terms(w)}
-    return content_terms(plan) - set(terms(rule.expansion)) - everyday
+    less the facet's own vocabulary and the words any figure question uses."""
+    return content_terms(plan) - set(terms(rule.expansion)) - _GENERIC
 
 
 FACETS_WITH_VALUES = {Facet.band, Facet.pay, Facet.hours}

@@ -52,7 +52,7 @@ RULES: tuple[FacetRule, ...] = (
               ((r"\bpay\b(?!\s*(bands?|scales?|grades?|system))|\b(paid|salary|salaries|earn\w*|wages?|money|income|"
                 r"remuneration|per annum)\b|£", 3),
                (r"how much (do|does|can|will|would)\b.*\b(get|make|take home)\b", 3), (r"\brate\b", 1)),
-              r"£\s?\d|\bsalary\b", expansion="salary pay £ per year starter experienced", value=_MONEY),
+              r"£\s?\d|\bsalary\b", expansion="salary pay £ per year", value=_MONEY),
     FacetRule(Facet.hours, "Hours",
               ((r"\bhours?\b|\bhrs\b", 3), (r"\bshifts?\b|working week|full[- ]time|part[- ]time|\brota\b", 3),
                (r"\bweekends?\b|\bnights?\b|\bevenings?\b|\bschedule\b|9 to 5|how long .* work", 2)),

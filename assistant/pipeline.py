@@ -8,6 +8,7 @@ from __future__ import annotations
 from .answer import compose
 from .embedding import Embedder, make_embedder
 from .errors import QuestionError
+from .evidence import FACETS_WITH_VALUES
 from .index import Index, load_index
 from pydantic import BaseModel, ConfigDict
 
@@ -46,7 +47,9 @@ class Assistant:
             return Response(answer=Answer(question=shown, answer=str(err), abstained=True, error=str(err),
                                           reason=str(err)))
         query = plan(text, history or [], self.retriever.speller, self.retriever.publishers)
-        found = self.retriever.search(query, self.settings.evidence_chunks)
+        # Figures are compared across every page that gives one, so those questions look wider.
+        wide = any(f in FACETS_WITH_VALUES for f in query.facets)
+        found = self.retriever.search(query, self.settings.candidates if wide else self.settings.evidence_chunks)
         return Response(answer=compose(query, found, self.index, self.settings), plan=query, hits=found.hits)
 
 

@@ -72,8 +72,8 @@ def test_clean_drops_a_masthead_in_another_script_but_keeps_the_page() -> None:
          "Salary: £15,250 to £22,500 average per year\n\nHours: 37.5 per week"),
         ("The average salary is £24,000 to £30,000 [1]. This will vary.",
          "The average salary is £24,000 to £30,000. This will vary."),
-        ("[Featured Image] A therapist uses blocks with a patient.\nWritten by Coursera Staff • Updated on\nReal text.",
-         "Real text."),
+        ("[Featured Image] A therapist uses blocks with a patient.\n"
+         "Written by Coursera Staff • Updated on\nReal text.", "Real text."),
         ("Real text.\n\nKeep reading\n\nUpdated on\nWritten by:\n\nEditorial Team", "Real text."),
     ],
 )

@@ -1,0 +1,217 @@
+"""facets.detect, query.find_roles, query.validate and query.plan (with and without a conversation)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from assistant.errors import QuestionError
+from assistant.facets import detect
+from assistant.models import Facet, Turn
+from assistant.query import find_roles, plan, validate
+from assistant.retrieval import vocabulary
+from assistant.spelling import Speller
+
+SUBJECT = "OT support worker"
+CANONICAL = "occupational therapy support worker"
+
+
+# --- facets -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What band do OT support workers start on?", [Facet.band]),
+        ("Is it on agenda for change?", [Facet.band]),
+        ("How much do they earn?", [Facet.pay]),
+        ("salary", [Facet.pay]),
+        ("and the pay?", [Facet.pay]),
+        ("How many hours a week?", [Facet.hours]),
+        ("Do they work weekends?", [Facet.hours]),
+        ("What is the pay and hours?", [Facet.pay, Facet.hours]),  # two facets joined by "and", in RULES order
+        ("hours and pay", [Facet.pay, Facet.hours]),
+        ("What are the entry requirements?", [Facet.entry]),
+        ("Do I need a degree?", [Facet.entry]),
+        ("What GCSEs do I need?", [Facet.entry]),
+        ("What qualifications do I need?", [Facet.qualifications]),  # qualifications, not entry
+        ("Can I do an apprenticeship?", [Facet.apprenticeships]),
+        ("What skills do I need?", [Facet.skills]),
+        ("What does the job involve?", [Facet.duties]),
+        ("What do OT support workers do?", [Facet.duties]),  # a weak trigger (1) still wins when alone
+        ("Where do they work?", [Facet.workplaces]),
+        ("How can I progress?", [Facet.progression]),
+        ("Can I train as an occupational therapist later?", [Facet.progression]),
+        ("How much annual leave do they get?", [Facet.benefits]),  # not pay: "how much" alone is no trigger
+        ("Do they get a pension?", [Facet.benefits]),
+        ("What other job titles are there?", [Facet.titles]),
+        ("What are they also called?", [Facet.titles]),
+        ("Tell me about the weather", []),
+        ("what about for OT assistants?", []),
+    ],
+)
+def test_detect(question: str, expected: list[Facet]) -> None:
+    assert detect(question) == expected
+
+
+# --- roles --------------------------------------------------------------------------------------
+
+OT = "occupational therapist"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What do OT assistants earn?", [(8, 21, "OT assistants", "target", SUBJECT)]),
+        ("Are rehab assistants the same as OT support workers?",
+         [(4, 20, "rehab assistants", "target", SUBJECT), (33, 51, "OT support workers", "target", SUBJECT)]),
+        ("Is an OTA a rehab assistant's job?",
+         [(6, 9, "OTA", "target", SUBJECT), (12, 29, "rehab assistant's", "target", SUBJECT)]),
+        ("OTAs", [(0, 4, "OTAs", "target", SUBJECT)]),
+        ("OT-support-worker pay", [(0, 17, "OT-support-worker", "target", SUBJECT)]),
+        ("ot ASSISTANT", [(0, 12, "ot ASSISTANT", "target", SUBJECT)]),
+        # Longest first: "OT support workers" is one mention, not "OT" + "support workers".
+        ("Do OT support workers earn more than OTs?",
+         [(3, 21, "OT support workers", "target", SUBJECT), (37, 40, "OTs", "related", OT)]),
+        ("Do OTs earn more than nurses?", [(3, 6, "OTs", "related", OT), (22, 28, "nurses", "related", "nurse")]),
+        ("What does an occupational therapist earn?", [(13, 35, OT, "related", OT)]),
+        ("What does a registered nurse do?", [(12, 28, "registered nurse", "related", "nurse")]),
+        ("What do healthcare support workers earn?",
+         [(8, 34, "healthcare support workers", "related", "healthcare support worker")]),
+        ("How do I become a paramedic?", [(18, 27, "paramedic", "other", "paramedic")]),
+        ("How much is the pay?", []),
+        ("Is an otter a pilot-fish?", []),  # no role inside other words or hyphenated words
+    ],
+)
+def test_find_roles(text: str, expected) -> None:
+    assert find_roles(text) == expected
+
+
+# --- validate -----------------------------------------------------------------------------------
+
+
+def test_validate_trims_and_collapses_whitespace() -> None:
+    assert validate("  What   band\n do\tthey start on?  ", 1000) == "What band do they start on?"
+    assert validate("a" * 1000, 1000) == "a" * 1000
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "The question is empty."),
+        ("   \n\t ", "The question is empty."),
+        ("a" * 1001, "The question is 1,001 characters long; please keep it under 1,000."),
+        ("\x00\x01", "That doesn't look like a question (it has no words). Please type your question."),
+        ("What\x00 band?", "That doesn't look like a question"),
+        ("\x01\x02\x03 band \x04\x05\x06", "That doesn't look like a question"),
+        ("12345 ???", "That doesn't look like a question"),
+        ("\ufffd\ufffd band?", "That doesn't look like a question"),
+        (None, "The question must be text."),
+    ],
+)
+def test_validate_refuses(question, message: str) -> None:
+    with pytest.raises(QuestionError) as err:
+        validate(question, 1000)
+    assert str(err.value).startswith(message)
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def speller() -> Speller:
+    """A speller built as the Retriever builds it (retrieval.vocabulary): corpus words plus everyday words and
+    the role names. "ots" is a corpus word: the BBC page says "OTs work with patients"."""
+    corpus_words = {"band": 3, "pay": 2, "support": 5, "workers": 4, "salary": 2, "hours": 3, "earn": 1, "ots": 1,
+                    "assistants": 2, "practices": 1, "start": 2}
+    return Speller(vocabulary(SimpleNamespace(word_counts=corpus_words, documents={})))
+
+
+BAND_TURN = Turn(question="What band do OT support workers start on?", facet=Facet.band, subject=SUBJECT)
+OT_PAY_TURN = Turn(question="What do OTs earn?", facet=Facet.pay, subject=OT)
+
+
+def test_plan_fixes_typos_and_names_the_subject(speller: Speller) -> None:
+    p = plan("What band do OT suport wrkers start on?", [], speller)
+    assert (p.corrected, p.facets, p.subject_kind, p.subject, p.alias, p.unknown_terms, p.inherited) == (
+        "What band do OT support workers start on?", [Facet.band], "target", SUBJECT, "OT support workers", [],
+        False)
+    assert p.dense_text == f"What band do {CANONICAL} start on?"
+    assert p.lexical_text == f"What band do {CANONICAL} start on?  band pay scale agenda for change"
+
+
+def test_and_the_pay_inherits_the_subject(speller: Speller) -> None:
+    p = plan("and the pay?", [BAND_TURN], speller)
+    assert (p.facets, p.subject_kind, p.subject, p.alias, p.inherited) == (
+        [Facet.pay], "target", SUBJECT, None, True)
+    assert p.dense_text == f"and the pay? ({CANONICAL})"
+    # With no conversation the subject is the corpus's role too, but nothing was inherited.
+    fresh = plan("and the pay?", [], speller)
+    assert (fresh.subject, fresh.facets, fresh.inherited) == (SUBJECT, [Facet.pay], False)
+
+
+def test_follow_up_inherits_a_related_subject(speller: Speller) -> None:
+    p = plan("and the hours?", [OT_PAY_TURN], speller)
+    assert (p.facets, p.subject_kind, p.subject, p.inherited) == ([Facet.hours], "related", OT, True)
+    assert p.lexical_text == f"and the hours? {OT} hours per week working week shifts"
+
+
+def test_follow_up_naming_a_role_inherits_the_facet(speller: Speller) -> None:
+    p = plan("what about a rehab assistant?", [Turn(question="How much do they earn?", facet=Facet.pay,
+                                                      subject=SUBJECT)], speller)
+    assert (p.facets, p.subject_kind, p.subject, p.alias, p.inherited) == (
+        [Facet.pay], "target", SUBJECT, "rehab assistant", True)
+    assert p.dense_text == f"what about a {CANONICAL}?"
+
+
+def test_abstained_turns_are_not_inherited(speller: Speller) -> None:
+    history = [Turn(question="How much do they earn?", facet=Facet.pay, subject=SUBJECT),
+               Turn(question="Where in France?", facet=Facet.workplaces, abstained=True)]
+    p = plan("and for a rehab assistant?", history, speller)
+    assert (p.facets, p.subject, p.inherited) == ([Facet.pay], SUBJECT, True)
+
+
+def test_long_follow_up_does_not_inherit_the_facet(speller: Speller) -> None:
+    p = plan("Could you tell me something about what it is like in general?", [BAND_TURN], speller)
+    assert (p.facets, p.subject, p.inherited) == ([], SUBJECT, True)  # 12 words: the facet is not carried over
+
+
+def test_other_role_is_named(speller: Speller) -> None:
+    p = plan("How do I become a paramedic?", [BAND_TURN], speller)
+    assert (p.facets, p.subject_kind, p.subject, p.alias, p.inherited) == (
+        [Facet.entry], "other", "paramedic", "paramedic", False)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: plural abbreviations of the subject's aliases are not known words: "
+                   "the speller 'corrects' OTAs -> ots (ota and ots are both one edit away; ots, a corpus word, is "
+                   "more frequent), turning a question about OT assistants into one about occupational therapists")
+def test_plural_ota_stays_the_subject(speller: Speller) -> None:
+    p = plan("How much do OTAs earn?", [], speller)
+    assert (p.corrected, p.subject_kind, p.subject) == ("How much do OTAs earn?", "target", SUBJECT)
+
+
+@pytest.mark.parametrize(
+    ("question", "corrected", "alias"),
+    [
+        ("What do OTSWs earn?", "What do otsw earn?", "otsw"),  # a plural the speller folds onto the alias
+        ("What band are OT techs on?", "What band are OT tech on?", "OT tech"),
+    ],
+)
+def test_plural_aliases_fold_onto_the_subject(speller: Speller, question: str, corrected: str, alias: str) -> None:
+    p = plan(question, [], speller)
+    assert (p.corrected, p.subject_kind, p.alias, p.unknown_terms) == (corrected, "target", alias, [])
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: an inherited related subject is not added to dense_text (the target "
+                   "one is), so dense retrieval for 'and the hours?' after a question about OTs ignores OTs")
+def test_inherited_related_subject_is_in_dense_text(speller: Speller) -> None:
+    p = plan("and the hours?", [OT_PAY_TURN], speller)
+    assert OT in p.dense_text
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a role word used as a place ('GP practices', where the NHS page says "
+                   "OT support workers are based) makes the question about GPs, and the answer declines it")
+def test_gp_practices_is_a_place_not_a_role(speller: Speller) -> None:
+    p = plan("Can they work in GP practices?", [BAND_TURN], speller)
+    assert (p.subject_kind, p.subject) == ("target", SUBJECT)

@@ -8,7 +8,10 @@ from __future__ import annotations
 import logging
 
 import chainlit as cl
+from chainlit.config import config
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from ..pipeline import Conversation
 from .present import ChatReply, apology, reply_for
@@ -21,6 +24,8 @@ ASK_ACTION = "ask_suggestion"
 # Chainlit's UI offers thumbs up/down on the last assistant message of a step with this name
 # (frontend Messages/index.tsx, CL_RUN_NAMES), which is what @cl.on_message wraps each answer in.
 RUN_NAME = "on_message"
+# Chainlit's footer says "LLMs can make mistakes"; there is no LLM here, so it says what is true.
+WATERMARK = "Every answer quotes the pages it cites: check each source's date."
 
 
 class CareersDataLayer(SQLAlchemyDataLayer):
@@ -104,3 +109,17 @@ async def _on_suggestion(action: cl.Action) -> None:
         await _send(apology())
     finally:
         await cl.context.emitter.task_end()
+
+
+def ui_routes() -> APIRouter:
+    """Routes that take precedence over Chainlit's own (see api.mount_first)."""
+    router = APIRouter()
+
+    @router.get("/project/translations")
+    async def translations(language: str = Query(default="en-US", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")):
+        translation = config.load_translation(config.ui.language or language)
+        if isinstance(translation.get("chat"), dict):
+            translation["chat"]["watermark"] = WATERMARK
+        return JSONResponse({"translation": translation})
+
+    return router

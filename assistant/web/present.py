@@ -52,7 +52,7 @@ def source_panel(n: int, c: Citation) -> SourcePanel:
     url = safe_url(c.url)
     link = (f"[Open the page on {escape_markdown(c.publisher)}](<{url}>)  \n{escape_markdown(url)}" if url
             else "_No web address is known for this page._")
-    quoted = [f"> {escape_markdown(line)}" for line in c.snippet.splitlines() if line.strip()]
+    quoted = [f"> {escape_markdown(line.strip())}" for line in c.snippet.splitlines() if line.strip()]
     lines = [
         f"**{escape_markdown(c.publisher)}**",
         "",

@@ -19,11 +19,13 @@ _ACTIVE = frozenset("\\`*_{}[]()<>#+-.!|~$&:@=^")
 _TEMPLATE_MARKUP = re.compile(r"(\*\*|\*|_|\[\d+\])")  # what the answer templates themselves write
 _QUOTED = re.compile(r"(“.*”|‘[^’]*’)")  # “verbatim source text” (greedy: one quote a line); ‘user words’
 _LINE_PREFIX = re.compile(r"^((?:>|\s*-)\s+)?(.*)$")
+_WHITESPACE = re.compile(r"\s+")
 
 
 def escape_markdown(text: str) -> str:
     """Text that renders exactly as given: every markdown-active character escaped, lines joined."""
-    flat = " ".join(text.split())  # a newline could start a heading, list or quote of its own
+    # One line, spaces kept: a newline could start a heading, list or quote of its own.
+    flat = _WHITESPACE.sub(" ", text)
     return "".join("\\" + c if c in _ACTIVE else c for c in flat)
 
 

@@ -83,11 +83,12 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
 
     from chainlit.server import app
 
-    from . import chat  # noqa: F401  (registers the Chainlit callbacks)
+    from . import chat  # importing it registers the Chainlit callbacks
     from .api import build_router, mount_first
     from .state import current
 
     mount_first(app, build_router(lambda: current().service))
+    mount_first(app, chat.ui_routes())
     log.info("Careers assistant: %d documents from %s; database %s", len(assistant.index.documents),
              ", ".join(welcome.publishers), _redact(web.database_url))
     log.info("Serving on http://%s:%d (pid %d)", host, port, os.getpid())

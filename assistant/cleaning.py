@@ -53,6 +53,9 @@ _LEAD_IN_END = {
     "as", "be", "need", "such", "include", "includes", "including", "helping", "like", "for",
     "with", "to", "of", "the", "and", "or", "a", "an", "by", "from", "are", "is",
 }
+# A heading ending on one of these ("OT support workers may also be known as") introduced a list;
+# a heading ending on "need" or "for" may be a real one ("Skills you need").
+_LIST_INTRODUCERS = {"as", "be", "such", "including", "like", "helping"}
 _TERMINAL = ".!?:\"”’)]"
 # A numbered footnote marker such as "[1]": page furniture that would clash with the answer's own.
 _FOOTNOTE = re.compile(r"\s?\[\d{1,2}\](?=[\s.,;:]|$)")
@@ -147,14 +150,13 @@ def _drop_orphans(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
         nxt = _next_content(items, i)
         if kind in ("paragraph", "heading") and nxt != "bullet":
             last_word = body.split()[-1].lower() if body.split() else ""
-            if body[-1] not in _TERMINAL and last_word in _LEAD_IN_END:
-                continue
-            if body.endswith(":"):
-                # Keep what came before the dangling "check out:" sentence.
-                head = re.sub(r"(?:^|(?<=[.!?]) )[^.!?]*:$", "", body).strip()
-                if not head:
+            dangling = body.endswith(":") or (body[-1] not in _TERMINAL and last_word in (
+                _LEAD_IN_END if kind == "paragraph" else _LIST_INTRODUCERS))
+            if dangling:
+                # Drop only the sentence that introduced the lost list; keep what came before it.
+                body = re.sub(r"(?:^|(?<=[.!?]) )[^.!?]*$", "", body).strip()
+                if not body:
                     continue
-                body = head
         kept.append((kind, body))
     # A heading followed directly by another heading (or by nothing) heads an emptied section.
     return [

@@ -80,6 +80,7 @@ def _as_date(value: object, name: str, key: str) -> date | None:
 def parse(text: str, path: Path) -> Document:
     """Split header from body, clean the body, and fill metadata the header leaves out."""
     meta: dict = {}
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     match = _FRONT.match(text)
     if match:
         try:
@@ -104,18 +105,26 @@ def parse(text: str, path: Path) -> Document:
             last_updated = datetime.strptime(found.group(1), "%d %B %Y").date()
         except ValueError:
             pass
-    doc_meta = DocumentMeta(
-        doc_id=str(meta.get("id") or re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")),
-        title=str(meta.get("title") or html_title or first_line[:120]),
-        publisher=str(meta.get("publisher") or "Unknown publisher"),
-        url=meta.get("url") or None,
-        last_updated=last_updated,
-        retrieved=_as_date(meta.get("retrieved"), path.name, "retrieved"),
-        date_note=meta.get("date_note") or None,
-        licence=meta.get("licence") or None,
-        publisher_aliases=[str(a) for a in meta.get("publisher_aliases") or []],
-        source_file=path.name,
-    )
+    def text_of(key: str) -> str | None:  # YAML reads "2024-10-29" as a date and "1" as a number
+        value = meta.get(key)
+        return str(value) if value not in (None, "") else None
+
+    aliases = meta.get("publisher_aliases") or []
+    try:
+        doc_meta = DocumentMeta(
+            doc_id=text_of("id") or re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-"),
+            title=text_of("title") or html_title or first_line[:120],
+            publisher=text_of("publisher") or "Unknown publisher",
+            url=text_of("url"),
+            last_updated=last_updated,
+            retrieved=_as_date(meta.get("retrieved"), path.name, "retrieved"),
+            date_note=text_of("date_note"),
+            licence=text_of("licence"),
+            publisher_aliases=[str(a) for a in (aliases if isinstance(aliases, list) else [aliases])],
+            source_file=path.name,
+        )
+    except ValueError as err:  # pydantic's ValidationError is a ValueError
+        raise DocumentError(f"{path.name}: the metadata header has a bad value ({err})") from err
     return Document(meta=doc_meta, text=cleaned, blocks=blocks)
 
 

@@ -46,7 +46,8 @@ def problems(answer: Answer, documents: dict[str, Document]) -> list[str]:
         rest = rest.replace(date_label(c), " ")
     for figure in _FIGURE.findall(rest):
         bare = figure.rstrip(",.")
-        if not any(re.search(r"(?<![\d,.])" + re.escape(bare) + r"(?![\d])", s) for s in snippets):
+        # Whole numbers only: "£20" is not in "£20,000", nor "3" in "37.5".
+        if not any(re.search(r"(?<![\d,.])" + re.escape(bare) + r"(?![\d]|[,.]\d)", s) for s in snippets):
             found.append(f"figure {bare} is in no cited snippet")
     if answer.abstained and answer.citations:
         found.append("an abstention cites sources")

@@ -172,7 +172,7 @@ def load_index(settings: Settings, embedder_name: str) -> Index:
         sentences = [Sentence.model_validate_json(line)
                      for line in (folder / "sentences.jsonl").read_text(encoding="utf-8").splitlines()]
         sentence_vectors = np.load(folder / "sentence_vectors.npy")
-    except (ValueError, RuntimeError, OSError) as err:
+    except (ValueError, RuntimeError, OSError, EOFError) as err:  # EOFError: np.load of an emptied file
         raise IndexCorruptError(f"The index in {folder}/ is damaged ({err.__class__.__name__}: "
                                 f"{str(err)[:200]}): {_BUILD_HINT}.") from err
     counts = {"chunks.jsonl": len(chunks), "vectors.faiss": vectors.ntotal, "bm25": bm25.params.documents}

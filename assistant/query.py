@@ -123,7 +123,8 @@ def _corrected(question: str, speller: Speller, known: frozenset[str]) -> tuple[
     def fix(m: re.Match[str]) -> str:
         word = m.group(0)
         low = word.lower().replace("’", "'")
-        if low in STOPWORDS or low in known or speller.known(low) or not low.isalpha():
+        singular = re.sub(r"(?<=\w)e?s$", "", low)
+        if low in STOPWORDS or low in known or singular in known or speller.known(low) or not low.isalpha():
             return word
         better = speller.correct(low)
         if better is None:
@@ -190,8 +191,10 @@ def plan(question: str, history: list[Turn], speller: Speller,
     for s, e, text, k, _ in reversed(roles):
         if k == "target":
             dense = dense[:s] + lex.subject_canonical + dense[e:]
-    if kind == "target" and "target" not in kinds:
+    if inherited and kind == "target" and "target" not in kinds:
         dense = f"{dense} ({lex.subject_canonical})"
+    elif inherited and kind == "related" and not kinds:
+        dense = f"{dense} ({subject})"
     expansion = " ".join(facets.RULE[f].expansion for f in asked)
     # A word that is in neither the sources nor everyday English, and is no typo of either, names
     # something the sources don't cover ("overtime", "Australia", "paramedic"): the answer declines.
@@ -202,6 +205,7 @@ def plan(question: str, history: list[Turn], speller: Speller,
         question=question, corrected=corrected, facets=asked, subject_kind=kind, subject=subject,
         alias=alias, unknown_terms=blocking, dense_text=" ".join(dense.split()), sources=sources,
         topic_text=_topic(without_publishers, roles),
-        lexical_text=f"{dense} {name_for_search if kind != 'target' else ''} {expansion}".strip(),
+        lexical_text=" ".join(f"{dense} {'' if name_for_search.lower() in dense.lower() else name_for_search} "
+                              f"{expansion}".split()),
         inherited=inherited,
     )

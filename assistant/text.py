@@ -22,7 +22,7 @@ STOPWORDS = frozenset(
 # A sentence ends at . ! or ? (and any closing quote or bracket) before a space and a capital,
 # digit, quote or £. Abbreviations like "e.g." and "etc." do not end one.
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[A-Z0-9£\"“‘(])")
-_ABBREVIATIONS = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|no|dr|mr|mrs|ms|st)\.)$", re.IGNORECASE)
+_ABBREVIATIONS = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|dr|mr|mrs|ms|st)\.)$", re.IGNORECASE)
 
 
 def words(text: str) -> list[str]:

@@ -12,7 +12,8 @@ import pytest
 from assistant.embedding import HashEmbedder
 from assistant.settings import Settings
 
-SEEDS = Path("/work/shared/seeds")
+# CI checks the repository out with shared/ beside it, as on a developer machine.
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 # Four documents, one per kind of file the corpus accepts; sorted by file name they are a, b, c, d,
 # which is the order load_corpus reads them and the order their chunks get rows.

@@ -155,8 +155,6 @@ def test_block_kinds(raw: str, expected) -> None:
     assert blocks_of(raw) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: _drop_orphans drops a heading whose last word is in _LEAD_IN_END "
-                   "(e.g. 'Skills you need'), so its section merges into the previous one")
 def test_heading_ending_in_need_is_kept() -> None:
     assert blocks_of("Pay\n\nThe pay is good.\n\nSkills you need\n\nSupport workers need patience.") == [
         ("heading", "Pay", "Pay"),
@@ -166,8 +164,6 @@ def test_heading_ending_in_need_is_kept() -> None:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a paragraph whose LAST sentence is a lost list's lead-in "
-                   "('For example, helping') is dropped whole, real sentences before it included")
 def test_sentences_before_an_orphan_lead_in_are_kept() -> None:
     raw = "OT support workers work with people of all ages. For example, helping\n\nNext."
     assert clean(raw)[0] == "OT support workers work with people of all ages.\n\nNext."
@@ -250,8 +246,6 @@ def test_seed_sentences_survive_cleaning(name: str, sentences: list[str]) -> Non
     assert [s for s in sentences if s not in text] == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: see test_sentences_before_an_orphan_lead_in_are_kept; on the NHS "
-                   "seed page this real sentence is lost")
 def test_nhs_seed_keeps_all_ages_sentence() -> None:
     text, _ = clean(_seed("004_06dd9789db2f19ae.txt"))
     assert "OT support workers work with people of all ages and situations with a range of conditions." in text

@@ -200,9 +200,6 @@ def test_bm25_folder_deleted_is_corrupt(settings: Settings, built) -> None:
         load_index(settings, HASH)
 
 
-@pytest.mark.xfail(strict=True, raises=EOFError, reason="BUG: an emptied bm25/*.npy makes np.load raise EOFError, "
-                   "which load_index does not catch (it catches ValueError, RuntimeError, OSError), so it escapes "
-                   "instead of IndexCorruptError")
 def test_bm25_file_emptied_is_corrupt(settings: Settings, built) -> None:
     (settings.index_dir / "bm25" / "rows.npy").write_bytes(b"")
     with pytest.raises(IndexCorruptError):

@@ -48,18 +48,28 @@ def _sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def source_panel(n: int, c: Citation) -> SourcePanel:
+def _shorten(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def source_panel(n: int, c: Citation, question: str | None = None) -> SourcePanel:
+    """The side panel for citation n. Chainlit 2.11+ opens the panel by itself with every side element
+    of the conversation stacked (chainlit#2979), so each one says which answer it belongs to."""
     url = safe_url(c.url)
-    link = (f"[Open the page on {escape_markdown(c.publisher)}](<{url}>)  \n{escape_markdown(url)}" if url
+    link = (f"[Open the page on {escape_markdown(c.publisher)}](<{url}>)" if url
             else "_No web address is known for this page._")
     quoted = [f"> {escape_markdown(line.strip())}" for line in c.snippet.splitlines() if line.strip()]
+    label = f"Source {escape_markdown(element_name(n))}"
+    if question:
+        label += f" for “{escape_markdown(_shorten(question))}”"
     lines = [
+        "---",  # separates the panels when Chainlit stacks them
+        f"_{label}_",
+        "",
+        # One paragraph, one line each: Chainlit renders paragraphs with white-space: pre-wrap.
         f"**{escape_markdown(c.publisher)}**",
-        "",
         escape_markdown(c.title),
-        "",
         f"_{escape_markdown(_sentence_case(date_label(c)))}_",
-        "",
         link,
         "",
         "Quoted from the page:",
@@ -82,7 +92,7 @@ def reply_for(answer: Answer) -> ChatReply:
         return ChatReply(content=escape_markdown(answer.error), sources=[], suggestions=[], abstained=True,
                          refused=True)
     content = neutralise_answer(answer.answer)
-    sources = [source_panel(n, c) for n, c in enumerate(answer.citations, start=1)]
+    sources = [source_panel(n, c, answer.question) for n, c in enumerate(answer.citations, start=1)]
     if sources:
         # Every marker is also listed under the answer, so the publishers show without a click.
         listing = "\n".join(f"- {source_line(n, c)}" for n, c in enumerate(answer.citations, start=1))

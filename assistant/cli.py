@@ -93,6 +93,32 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if gate else 0
 
 
+def _faq_check(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .faq import check, read_faq
+    from .faqreport import report
+    from .pipeline import Assistant
+
+    faq = read_faq(Path(args.csv))
+    for problem in faq.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    assistant = Assistant(settings)
+    results = []
+    for row in faq.rows:
+        result = check(assistant, row)
+        results.append(result)
+        print(f"{'PASS' if result.passed else 'FAIL'}  {row.id}  {row.question}"
+              + ("" if result.passed else f"\n      {result.verdict}: {result.why}"), flush=True)
+    passed = sum(r.passed for r in results)
+    print(f"\n{passed} of {len(results)} passed.")
+    if args.report:
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report).write_text(report(results, faq.problems, Path(args.csv).name), encoding="utf-8")
+        print(f"Report: {args.report}")
+    return 0 if passed == len(results) and results else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="careers-assistant",
                                 description="Answers careers questions by quoting and citing its source pages.")
@@ -118,14 +144,17 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--report-dir", default="reports")
         s.add_argument("--fusion", choices=["minmax", "rrf"], help="override the fusion method")
         s.add_argument("--dense-weight", type=float, help="minmax weight of dense vs BM25 (1 = dense only)")
-    for s in (b, a, v, u, e, c):
+    f = sub.add_parser("faq-check", help="check a CSV of questions and expected answers; write an HTML report")
+    f.add_argument("csv", help="CSV with question and expected columns (optional: id, notes, facet)")
+    f.add_argument("--report", help="write a self-contained HTML report here")
+    for s in (b, a, v, u, e, c, f):
         s.add_argument("--corpus", help="corpus folder (default: corpus, or $CAREERS_CORPUS_DIR)")
         s.add_argument("--index", help="index folder (default: index, or $CAREERS_INDEX_DIR)")
     return p
 
 
 COMMANDS = {"build": _build, "ask": _ask, "serve": _serve, "unanswered": _unanswered, "eval": _eval,
-            "calibrate": _eval}
+            "calibrate": _eval, "faq-check": _faq_check}
 
 
 def main(argv: list[str] | None = None) -> int:

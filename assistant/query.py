@@ -156,12 +156,17 @@ def find_publishers(text: str, publishers: dict[str, list[str]]) -> tuple[str, l
     return text, sorted(set(ids))
 
 
+_MARKUP = re.compile(r"<[^>]{0,200}>|\]\([^)]{0,200}\)|[\[\]]")
+
+
 def plan(question: str, history: list[Turn], speller: Speller,
          publishers: dict[str, list[str]] | None = None) -> QueryPlan:
     lex = lexicon()
+    # Markup says nothing about careers: "<img src=x onerror=...> what band?" asks "what band?".
+    asked_text = " ".join(_MARKUP.sub(" ", question).split()) or question
     role_words = {w for r in [lex.subject, *lex.related] for a in r.aliases for w in words(a)}
     role_words |= {w for o in lex.other_roles for w in words(o)}
-    corrected, unknown = _corrected(question, speller, lex.common_words | role_words)
+    corrected, unknown = _corrected(asked_text, speller, lex.common_words | role_words)
     without_publishers, sources = find_publishers(corrected, publishers or {})
     roles = find_roles(without_publishers)
     asked = facets.detect(corrected)

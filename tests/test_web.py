@@ -331,3 +331,27 @@ def test_welcome_names_the_role_and_every_publisher(hash_assistant, tmp_path):
     md = write_chainlit_md(welcome, tmp_path).read_text(encoding="utf-8")
     assert md.count("\n- **") == len(hash_assistant.index.documents)
     assert "(<https://nationalcareers.service.gov.uk/" in md
+
+
+def test_chat_error_shows_the_apology_and_logs_the_detail(monkeypatch, caplog):
+    from assistant.web import chat
+    from assistant.web.present import ChatReply
+
+    class Exploding:
+        async def converse(self, *args, **kwargs):
+            raise RuntimeError("secret internal detail")
+
+    class State:
+        service = Exploding()
+
+    sent: list[ChatReply] = []
+
+    async def capture(reply: ChatReply) -> None:
+        sent.append(reply)
+
+    monkeypatch.setattr(chat, "current", lambda: State())
+    monkeypatch.setattr(chat, "_conversation", lambda: None)
+    monkeypatch.setattr(chat, "_send", capture)
+    asyncio.run(chat._answer("what band?"))
+    assert [r.content for r in sent] == [APOLOGY] and "secret" not in sent[0].content
+    assert "secret internal detail" in caplog.text

@@ -57,6 +57,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     web = WebSettings()
 
+    from ..index import read_manifest
     from ..pipeline import Assistant
     from .service import AnswerService
     from .state import AppState, install
@@ -65,6 +66,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
 
     # Once, before the port opens: a request never waits for the model, and a missing or stale
     # index stops the command with the core's own message (the CLI prints AssistantError).
+    read_manifest(settings.index_dir)  # no index: say so now, not after loading the model
     log.info("Loading the embedding model and the index from %s/ ...", settings.index_dir)
     assistant = Assistant(settings)
     asyncio.run(_prepare_database(web))

@@ -87,6 +87,22 @@ class Retriever:
         rows, scores = self.index.bm25.search(terms(text), k)
         return {int(r): float(s) for r, s in zip(rows, scores)}
 
+    def fused(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
+        if self.settings.fusion == "rrf":
+            return fuse_rrf(dense, lexical, self.settings.rrf_k)
+        return fuse_minmax(dense, lexical, self.settings.dense_weight)
+
+    def search_text(self, text: str, k: int) -> list[Hit]:
+        """Plain hybrid search for any text, with no careers-specific reading of the question
+        (benchmarks use it on other collections)."""
+        vector = self.embedder.encode([text])[0]
+        n = max(self.settings.candidates, k)
+        dense, lexical = self.dense(vector, n), self.lexical(text, n)
+        fused = self.fused(dense, lexical)
+        best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
+        return [Hit(chunk=self.index.chunks[r], score=fused[r], dense=dense.get(r), lexical=lexical.get(r))
+                for r in best]
+
     def search(self, plan: QueryPlan, k: int | None = None) -> Retrieved:
         k = k or self.settings.top_k
         n = self.settings.candidates
@@ -94,10 +110,7 @@ class Retriever:
         vectors = self.embedder.encode(texts)
         vector = vectors[0]
         dense, lexical = self.dense(vector, n), self.lexical(plan.lexical_text, n)
-        if self.settings.fusion == "rrf":
-            fused = fuse_rrf(dense, lexical, self.settings.rrf_k)
-        else:
-            fused = fuse_minmax(dense, lexical, self.settings.dense_weight)
+        fused = self.fused(dense, lexical)
         best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
         hits = [Hit(chunk=self.index.chunks[r], score=fused[r], dense=dense.get(r), lexical=lexical.get(r))
                 for r in best]

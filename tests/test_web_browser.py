@@ -245,7 +245,7 @@ def test_hostile_markup_and_long_questions_show_as_text(page, server: Server):
 
     reply = ask(page, HOSTILE)
     expect(page.locator('[data-step-type="user_message"]').last).to_have_text(HOSTILE)
-    expect(reply).to_contain_text("‘javascript’")  # the echoed words are text too
+    expect(reply).to_contain_text("can't answer")  # it may echo some of the words: as text, checked below
     page.wait_for_timeout(500)  # give an onerror handler every chance to fire
     assert page.dialogs == []
     assert page.locator("img[src='x']").count() == 0

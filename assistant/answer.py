@@ -93,7 +93,7 @@ MARGIN = 0.3  # a passage this far below the best one is padding, not an answer
 LIST_MARGIN = 0.45  # lists gather from several pages, so they keep more
 
 
-def _by_doc(units: list[Unit], per_doc: int, docs: int, total: int) -> list[Unit]:
+def _by_doc(units: list[Unit], per_doc: int, docs: int, total: int, margin: float = LIST_MARGIN) -> list[Unit]:
     """The best units, from at most `docs` pages, in reading order within each page.
 
     A short lead-in such as "You'll need:" says nothing by itself and is left out."""
@@ -101,7 +101,7 @@ def _by_doc(units: list[Unit], per_doc: int, docs: int, total: int) -> list[Unit
     count = 0
     top = units[0].fit if units else 0.0
     for u in units:
-        if (u.text.endswith(":") and len(u.text.split()) <= 4) or count >= total or u.fit < top - LIST_MARGIN:
+        if (u.text.endswith(":") and len(u.text.split()) <= 4) or count >= total or u.fit < top - margin:
             continue
         if (u.doc_id in picked or len(picked) < docs) and len(picked.setdefault(u.doc_id, [])) < per_doc:
             picked[u.doc_id].append(u)
@@ -148,6 +148,25 @@ def _value_section(rule: facets.FacetRule, units: list[Unit], plan: QueryPlan, c
         Facet.hours: f"{plural} usually work **{value}** hours a week {refs}.",
     }[rule.facet]
     return [_sentence_case(lead), ""] + [_quote(u, cites.add(u)) for u in chosen]
+
+
+def _with_lists(units: list[Unit], index: Index) -> list[Unit]:
+    """A quote ending "may ask for:" is followed by the first items of its list, so it never dangles."""
+    out: list[Unit] = []
+    for u in units:
+        out.append(u)
+        if not u.text.endswith(":"):
+            continue
+        rows = index.sentence_rows.get(u.doc_id, [])
+        doc = index.documents[u.doc_id]
+        after = [index.sentences[r] for r in rows if index.sentences[r].start > u.start]
+        for s in after[:3]:
+            if s.kind != "bullet":
+                break
+            if not any(o.doc_id == u.doc_id and o.start == s.start for o in units + out):
+                out.append(u.model_copy(update={"start": s.start, "end": s.end, "text": doc.text[s.start:s.end],
+                                                "kind": "bullet"}))
+    return out
 
 
 def _asks_amount(plan: QueryPlan, facet: Facet) -> bool:
@@ -198,7 +217,11 @@ def compose(plan: QueryPlan, found: Retrieved, index: Index, settings: Settings)
                 narrowed = [u for u in valued if overlap(u, qualifiers(plan, rule)) > 0]
                 body += _value_section(rule, narrowed or valued, plan, cites)
             elif found:
-                chosen = _by_doc(found, per_doc=3, docs=3, total=settings.max_quotes_per_answer)
+                # A question naming one publisher gets that page's whole list; otherwise a few from each.
+                one_page = len(plan.sources) == 1
+                chosen = _with_lists(_by_doc(found, per_doc=8 if one_page else 3, docs=3,
+                                             total=8 if one_page else settings.max_quotes_per_answer,
+                                             margin=1.0 if one_page else LIST_MARGIN), index)
                 body += [f"**{rule.label}** for {_plural(plan)}, from the sources:", ""]
                 body += [_quote(u, cites.add(u)) for u in chosen]
         if chosen:

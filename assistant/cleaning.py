@@ -38,6 +38,7 @@ _CHROME = [
     r"updated on",
     r"editorial team",
     r"\[[^\]]*image\][^.]*\.?",  # image captions such as "[Featured Image] A therapist ..."
+    r".{1,80}\.\s(video|collection|article|audio|quiz|podcast)",  # a related-content card: "Becky: prosthetist. video"
     r"[^a-z0-9]*",  # nothing but punctuation: the remains of an empty link
 ]
 _CHROME_RE = re.compile("^(?:" + "|".join(_CHROME) + ")$", re.IGNORECASE)
@@ -114,11 +115,17 @@ def _is_heading(line: str) -> bool:
 def _classify(lines: list[str]) -> list[tuple[str, str]]:
     """Label each kept line heading / paragraph / bullet; drop furniture and orphaned lead-ins."""
     items: list[tuple[str, str]] = []
+    seen_short: set[str] = set()
     for raw in lines:
         line = raw.strip()
         if not line:
             items.append(("blank", ""))
             continue
+        # A short line said again (a carousel card's title, repeated under its picture) is furniture.
+        if len(line.split()) <= 10 and line.lower() in seen_short:
+            continue
+        if len(line.split()) <= 10:
+            seen_short.add(line.lower())
         is_bullet = bool(_BULLET.match(line)) and not _is_numbered_heading(line)
         body = _BULLET.sub("", line) if is_bullet else line
         body = _ICON_ALT.sub(r"\2", body)

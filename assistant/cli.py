@@ -35,10 +35,7 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     for i, question in enumerate(args.questions):
         answer = conversation.ask(question) if args.conversation else assistant.ask(question)
         if args.json:
-            record = answer.model_dump(mode="json", include={
-                "question", "answer", "abstained", "citations", "facet", "confidence", "conflict",
-                "reason", "error", "suggestions"})
-            print(json.dumps(record, ensure_ascii=False), flush=True)
+            print(json.dumps(answer.public(), ensure_ascii=False), flush=True)
         else:
             if len(args.questions) > 1:
                 print(("\n" if i else "") + f"Q: {answer.question}")

@@ -2,7 +2,8 @@
 
 A file is `---` + YAML metadata + `---` + the page as received (markdown, plain text or HTML).
 Metadata keys: id, title, publisher, publisher_aliases, url, last_updated, retrieved, date_note,
-licence. A file
+licence, passages ("chunks", the default for pages, or "records": every paragraph or bullet is a passage
+of its own, for imported structured data such as occupation task lists). A file
 without a header still loads: its id comes from the file name and its title from its first line.
 A file that is empty, binary or undecodable is reported by name and skipped; the rest still load.
 """
@@ -22,7 +23,9 @@ from .htmltext import html_to_text
 from .models import Document, DocumentMeta, SkippedFile
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
-MAX_FILE_BYTES = 20_000_000
+# A careers page is tens of kilobytes; a file of megabytes is an export or the wrong file, and would
+# take minutes to embed. It is skipped with a message rather than silently slowing every build.
+MAX_FILE_BYTES = 2_000_000
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 _LAST_UPDATED = re.compile(r"last updated:?\s*(\d{1,2} [A-Z][a-z]+ \d{4})", re.IGNORECASE)
 
@@ -48,7 +51,8 @@ def decode(data: bytes, name: str) -> str:
     if not data.strip():
         raise DocumentError(f"{name}: the file is empty")
     if len(data) > MAX_FILE_BYTES:
-        raise DocumentError(f"{name}: the file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}")
+        raise DocumentError(f"{name}: the file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}. "
+                            "Split it into pages, or check it is the file you meant")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
@@ -122,6 +126,7 @@ def parse(text: str, path: Path) -> Document:
             licence=text_of("licence"),
             publisher_aliases=[str(a) for a in (aliases if isinstance(aliases, list) else [aliases])],
             source_file=path.name,
+            passages=text_of("passages") or "chunks",
         )
     except ValueError as err:  # pydantic's ValidationError is a ValueError
         raise DocumentError(f"{path.name}: the metadata header has a bad value ({err})") from err

@@ -91,9 +91,23 @@ class HashEmbedder:
         return 2 + sum(max(1, math.ceil(len(w) / 4)) for w in words(text)) + text.count(",") + text.count(".")
 
 
-def make_embedder(kind: str) -> Embedder:
+def embedder_name(kind: str) -> str:
+    """The name an index records for this kind of embedder, known without loading the model."""
+    names = {"hash": HashEmbedder.name, "minilm": MiniLMEmbedder.name}
+    if kind not in names:
+        raise ValueError(f"Unknown embedder {kind!r}: use 'minilm' (the real model) or 'hash' (the test fake)")
+    return names[kind]
+
+
+def make_embedder(kind: str, *, query_encoder: str = "torch") -> Embedder:
+    """`query_encoder="numpy"` gives the same model run in numpy (fastencode.py): the same vectors
+    without importing torch, for answering questions; the build keeps sentence-transformers."""
     if kind == "hash":
         return HashEmbedder()
     if kind == "minilm":
+        if query_encoder == "numpy":
+            from .fastencode import NumpyMiniLM
+
+            return NumpyMiniLM()
         return MiniLMEmbedder()
     raise ValueError(f"Unknown embedder {kind!r}: use 'minilm' (the real model) or 'hash' (the test fake)")

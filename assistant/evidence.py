@@ -121,6 +121,8 @@ def alias_units(units: list[Unit], alias: str) -> list[Unit]:
     return [u for u in units if key in u.text.lower() and pattern.search(u.text)]
 
 
+_GENERIC_TOPIC = set(terms("job jobs work working worker role roles career careers people person thing things way "
+                           "day good nice"))
 _COUNTING = re.compile(r"^\W*(how (many|much|long|big|old|often)|when|what (year|date|age))\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|"
                      r"thousand|dozen)\b", re.IGNORECASE)
@@ -133,8 +135,10 @@ def best_passages(units: list[Unit], plan: QueryPlan, limit: int) -> list[Unit]:
     pool = [u for u in in_sources(units, plan) if about_subject(u, plan) and quotable(u) and len(u.text) > 12]
     if _COUNTING.search(plan.corrected):
         pool = [u for u in pool if _NUMBER.search(u.text)]
-    # With no facet to vouch for it, a sentence must share a word with the question or be very close.
-    pool = [u for u in pool if overlap(u, qterms) > 0 or u.sim >= 0.7]
+    # With no facet to vouch for it, a sentence must share a telling word with the question ("job" or
+    # "work" tell nothing here) or be very close to it.
+    telling = qterms - _GENERIC_TOPIC
+    pool = [u for u in pool if (telling and overlap(u, telling) > 0) or u.sim >= 0.7]
     scored = [u.model_copy(update={"fit": u.sim + 0.5 * overlap(u, qterms) + 0.2 * u.score}) for u in pool]
     return sorted(scored, key=lambda u: (-u.fit, u.rank, u.start))[:limit]
 

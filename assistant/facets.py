@@ -96,7 +96,8 @@ RULES: tuple[FacetRule, ...] = (
     FacetRule(Facet.progression, "Career progression",
               ((r"progress\w*|career (path|ladder)|promot\w*|move up|advance\w*|next step|in the future|"
                 r"later on|go on to|move on|become an? (occupational therapist|team leader)", 3),
-               (r"train (as|to become|to be)|assistant practitioner|team lead|route (to|into)", 4)),
+               (r"train (as|to become|to be)|assistant practitioner|team lead|route (to|into)", 4),
+               (r"\bto (become )?an? occupational therapists?\b|\broute\b", 3)),
               r"team lead|progress (your|their) career|career progression|assistant practitioner|"
               r"train (as|to become)|become an occupational therapist|career path|leadership|go on to|"
               r"advance their skill", sections=r"progression|career path",

@@ -24,6 +24,10 @@ def _norm(text: str) -> str:
 def problems(answer: Answer, documents: dict[str, Document]) -> list[str]:
     """Everything that breaks the rule; an empty list means the answer is grounded."""
     found: list[str] = []
+    if answer.error:
+        # A refused question ("it is 1,001 characters long") says nothing about careers: its figures
+        # are about the question. It must simply cite nothing.
+        return ["a refused question cites sources"] if answer.citations else []
     snippets = []
     for n, c in enumerate(answer.citations, start=1):
         doc = documents.get(c.doc_id)

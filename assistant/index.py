@@ -16,10 +16,12 @@ build never leaves a broken index, and the previous index keeps serving until th
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,19 +49,86 @@ def _faiss():
     return faiss
 
 
+def faiss_kind(settings: Settings, vectors: int) -> tuple[str, dict[str, int]]:
+    """The FAISS index type for this many passages, and its parameters.
+
+    "auto" keeps exact search (IndexFlatIP) up to settings.flat_max_vectors and uses HNSW above: the
+    threshold and HNSW parameters come from the recall-vs-exact measurements in benchmarks/README.md.
+    """
+    kind = settings.faiss_index
+    if kind == "auto":
+        kind = "flat" if vectors <= settings.flat_max_vectors else "hnsw"
+    if kind == "flat":
+        return "IndexFlatIP", {}
+    return "IndexHNSWFlat", {"M": settings.hnsw_m, "efConstruction": settings.hnsw_ef_construction,
+                             "efSearch": settings.hnsw_ef_search}
+
+
+def make_faiss_index(kind: str, params: dict[str, int], dimension: int):
+    faiss = _faiss()
+    if kind == "IndexFlatIP":
+        return faiss.IndexFlatIP(dimension)
+    if kind == "IndexHNSWFlat":
+        index = faiss.IndexHNSWFlat(dimension, params["M"], faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = params["efConstruction"]
+        index.hnsw.efSearch = params["efSearch"]
+        return index
+    raise ValueError(f"Unknown FAISS index type {kind!r}")
+
+
+def wants_sentence_vectors(settings: Settings, sentences: int) -> bool:
+    if settings.sentence_vectors == "auto":
+        return sentences <= settings.sentence_vectors_max
+    return settings.sentence_vectors == "always"
+
+
+class SentenceVectorsOnDemand:
+    """Stands in for sentence_vectors.npy when the build left it out: `self[rows]` encodes those
+    sentences with the question's embedder (the same model) and keeps them for the next question."""
+
+    def __init__(self, index: "Index", embedder: Embedder) -> None:
+        self.index, self.embedder = index, embedder
+        self.cache: dict[int, np.ndarray] = {}
+        self.shape = (len(index.sentences), embedder.dimension)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        rows = [int(r) for r in np.atleast_1d(np.asarray(rows))]
+        missing = sorted({r for r in rows if r not in self.cache})
+        if missing:
+            texts = []
+            for r in missing:
+                s = self.index.sentences[r]
+                texts.append(self.index.documents[s.doc_id].text[s.start:s.end])
+            for r, v in zip(missing, self.embedder.encode(texts)):
+                self.cache[r] = v
+        if not rows:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        return np.stack([self.cache[r] for r in rows])
+
+
 class Index:
     """A loaded index: documents, chunks, the FAISS vectors and BM25, all agreeing with the manifest."""
 
     def __init__(self, manifest: Manifest, documents: dict[str, Document], chunks: list[Chunk], vectors,
                  bm25: BM25Index, word_counts: dict[str, int], sentences: list[Sentence],
-                 sentence_vectors: np.ndarray, path: Path) -> None:
+                 sentence_vectors, path: Path) -> None:
         self.manifest, self.documents, self.chunks = manifest, documents, chunks
         self.vectors, self.bm25, self.word_counts, self.path = vectors, bm25, word_counts, path
-        self.sentences, self.sentence_vectors = sentences, sentence_vectors
+        self.sentences = sentences
+        # An array (mapped from sentence_vectors.npy), or None when the build left sentence vectors out:
+        # attach_sentence_encoder() then supplies them on demand.
+        self.sentence_vectors = sentence_vectors
         # Sentence rows of each document in reading order, to find a chunk's sentences by offset.
         self.sentence_rows: dict[str, list[int]] = {}
         for row, s in enumerate(sentences):
             self.sentence_rows.setdefault(s.doc_id, []).append(row)
+
+    def attach_sentence_encoder(self, embedder: Embedder) -> None:
+        if self.sentence_vectors is None:
+            self.sentence_vectors = SentenceVectorsOnDemand(self, embedder)
 
     def sentences_in(self, chunk: Chunk) -> list[int]:
         return [r for r in self.sentence_rows.get(chunk.doc_id, [])
@@ -84,11 +153,13 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
                               progress=progress)
     sentences = [s for doc in documents for s in sentences_of(doc)]
     by_id = {d.meta.doc_id: d for d in documents}
-    sentence_vectors = embedder.encode([by_id[s.doc_id].text[s.start:s.end] for s in sentences],
-                                       batch_size=settings.encode_batch_size, progress=progress)
+    with_sentence_vectors = wants_sentence_vectors(settings, len(sentences))
+    sentence_vectors = (embedder.encode([by_id[s.doc_id].text[s.start:s.end] for s in sentences],
+                                        batch_size=settings.encode_batch_size, progress=progress)
+                        if with_sentence_vectors else None)
     faiss = _faiss()
-    # Exact inner-product search: at this corpus size it is both fastest and exact.
-    faiss_index = faiss.IndexFlatIP(embedder.dimension)
+    kind, params = faiss_kind(settings, len(chunks))
+    faiss_index = make_faiss_index(kind, params, embedder.dimension)
     faiss_index.add(vectors)
     bm25 = BM25Index.build([terms(c.embed_text) for c in chunks])
     word_counts = Counter(w for doc in documents for w in words(doc.text + " " + doc.meta.title))
@@ -97,19 +168,60 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
         format_version=FORMAT_VERSION, model_name=embedder.name, dimension=embedder.dimension,
         corpus_hash=digest, chunk_count=len(chunks), document_count=len(documents), sentence_count=len(sentences),
         chunking={"max_tokens": settings.max_chunk_tokens, "strategy": "sections-blocks-sentences"},
-        faiss_index="IndexFlatIP", build_time=datetime.now(timezone.utc),
+        faiss_index=kind, faiss_params=params, sentence_vectors=with_sentence_vectors,
+        build_time=datetime.now(timezone.utc),
         build_seconds=round(time.perf_counter() - started, 3), skipped=skipped,
     )
     target = settings.index_dir
     target.parent.mkdir(parents=True, exist_ok=True)
+    with _build_lock(target):
+        _clear_leftovers(target)
+        _write_and_swap(target, manifest, documents, chunks, sentences, sentence_vectors, faiss_index, bm25,
+                        word_counts)
+    return manifest
+
+
+@contextmanager
+def _build_lock(target: Path):
+    """One build at a time per index folder; a second waits rather than racing the swap."""
+    with open(target.parent / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _clear_leftovers(target: Path) -> None:
+    """Remove what a killed build left: its half-written folder, or the old index it was replacing."""
+    recover(target)
+    for leftover in target.parent.glob(f".{target.name}.building-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def recover(target: Path) -> None:
+    """If a build was killed between its two renames, the previous index is put back."""
+    olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if not target.exists() and olds and (olds[-1] / "manifest.json").exists():
+        os.replace(olds[-1], target)
+        olds = olds[:-1]
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
+                    sentences: list[Sentence], sentence_vectors: np.ndarray | None, faiss_index,
+                    bm25: BM25Index,
+                    word_counts: Counter) -> None:
+    faiss = _faiss()
     tmp = target.parent / f".{target.name}.building-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         _write_jsonl(tmp / "documents.jsonl", documents)
         _write_jsonl(tmp / "chunks.jsonl", chunks)
         _write_jsonl(tmp / "sentences.jsonl", sentences)
-        np.save(tmp / "sentence_vectors.npy", sentence_vectors)
+        if sentence_vectors is not None:
+            np.save(tmp / "sentence_vectors.npy", sentence_vectors)
         faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
         (tmp / "words.json").write_text(json.dumps(word_counts), encoding="utf-8")
         bm25.save(tmp / "bm25")
@@ -119,7 +231,6 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return manifest
 
 
 def _swap_in(new: Path, target: Path) -> None:
@@ -131,6 +242,8 @@ def _swap_in(new: Path, target: Path) -> None:
 
 
 def read_manifest(index_dir: Path) -> Manifest:
+    if not index_dir.exists():
+        recover(index_dir)
     path = index_dir / "manifest.json"
     if not path.exists():
         raise IndexMissingError(f"No index at {index_dir}/: {_BUILD_HINT} first.")
@@ -157,7 +270,8 @@ def load_index(settings: Settings, embedder_name: str) -> Index:
     folder = settings.index_dir
     manifest = read_manifest(folder)
     check_fresh(manifest, settings, embedder_name)
-    missing = [f for f in _FILES if not (folder / f).exists()] + (
+    wanted = [f for f in _FILES if manifest.sentence_vectors or f != "sentence_vectors.npy"]
+    missing = [f for f in wanted if not (folder / f).exists()] + (
         [] if (folder / "bm25").is_dir() else ["bm25/"])
     if missing:
         raise IndexCorruptError(f"The index in {folder}/ is missing {', '.join(missing)}: {_BUILD_HINT}.")
@@ -167,11 +281,15 @@ def load_index(settings: Settings, embedder_name: str) -> Index:
         chunks = [Chunk.model_validate_json(line)
                   for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
         vectors = _faiss().read_index(str(folder / "vectors.faiss"))
+        if manifest.faiss_params.get("efSearch"):
+            vectors.hnsw.efSearch = manifest.faiss_params["efSearch"]
         bm25 = BM25Index.load(folder / "bm25")
         word_counts = json.loads((folder / "words.json").read_text(encoding="utf-8"))
         sentences = [Sentence.model_validate_json(line)
                      for line in (folder / "sentences.jsonl").read_text(encoding="utf-8").splitlines()]
-        sentence_vectors = np.load(folder / "sentence_vectors.npy")
+        # Memory-mapped: a question reads only the rows of its evidence sentences.
+        sentence_vectors = (np.load(folder / "sentence_vectors.npy", mmap_mode="r")
+                            if manifest.sentence_vectors else None)
     except (ValueError, RuntimeError, OSError, EOFError) as err:  # EOFError: np.load of an emptied file
         raise IndexCorruptError(f"The index in {folder}/ is damaged ({err.__class__.__name__}: "
                                 f"{str(err)[:200]}): {_BUILD_HINT}.") from err
@@ -179,7 +297,8 @@ def load_index(settings: Settings, embedder_name: str) -> Index:
     if any(n != manifest.chunk_count for n in counts.values()) or len(documents) != manifest.document_count:
         raise IndexCorruptError(f"The index in {folder}/ does not agree with its manifest "
                                 f"({manifest.chunk_count} chunks expected, found {counts}): {_BUILD_HINT}.")
-    if len(sentences) != manifest.sentence_count or sentence_vectors.shape != (len(sentences), manifest.dimension):
+    if len(sentences) != manifest.sentence_count or (
+            sentence_vectors is not None and sentence_vectors.shape != (len(sentences), manifest.dimension)):
         raise IndexCorruptError(f"The sentence files in {folder}/ do not agree with the manifest: {_BUILD_HINT}.")
     if vectors.d != manifest.dimension or any(c.row != i for i, c in enumerate(chunks)):
         raise IndexCorruptError(f"The index in {folder}/ is inconsistent (dimension or row order): {_BUILD_HINT}.")

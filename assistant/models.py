@@ -42,6 +42,9 @@ class DocumentMeta(BaseModel):
     # Other names a question may use for the publisher ("BBC" for BBC Bitesize).
     publisher_aliases: list[str] = Field(default_factory=list)
     source_file: str
+    # "chunks": blocks merged into passages up to the model's window (pages); "records": every paragraph
+    # or bullet is a passage of its own (structured records such as an occupation's task list).
+    passages: Literal["chunks", "records"] = "chunks"
 
 
 class Block(BaseModel):
@@ -103,6 +106,9 @@ class Manifest(BaseModel):
     sentence_count: int = 0
     chunking: dict[str, int | str]
     faiss_index: str
+    faiss_params: dict[str, int] = Field(default_factory=dict)
+    # False when sentence vectors were left out of the build (large corpora): encoded when needed instead.
+    sentence_vectors: bool = True
     build_time: datetime
     build_seconds: float
     skipped: list[SkippedFile] = Field(default_factory=list)
@@ -139,6 +145,11 @@ class Turn(BaseModel):
     abstained: bool = False
 
 
+# The fields of an answer that `ask --json` and `POST /api/ask` both return: a contract other tools use.
+ANSWER_JSON_FIELDS = frozenset({"question", "answer", "abstained", "citations", "facet", "confidence", "conflict",
+                                "reason", "error", "suggestions"})
+
+
 class Answer(BaseModel):
     question: str
     answer: str  # markdown
@@ -151,3 +162,7 @@ class Answer(BaseModel):
     conflict: bool = False
     suggestions: list[str] = Field(default_factory=list)
     error: str | None = None  # set when the question itself was refused (empty, too long, junk)
+
+    def public(self) -> dict:
+        """The JSON contract: what `ask --json` prints and `/api/ask` returns."""
+        return self.model_dump(mode="json", include=set(ANSWER_JSON_FIELDS))

@@ -6,7 +6,7 @@ A question flows one way: validate -> plan (query.py) -> retrieve (retrieval.py)
 from __future__ import annotations
 
 from .answer import compose
-from .embedding import Embedder, make_embedder
+from .embedding import Embedder, embedder_name, make_embedder
 from .errors import QuestionError
 from .evidence import FACETS_WITH_VALUES
 from .index import Index, load_index
@@ -31,8 +31,11 @@ class Response(BaseModel):
 class Assistant:
     def __init__(self, settings: Settings, embedder: Embedder | None = None, index: Index | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or make_embedder(settings.embedder)
-        self.index = index or load_index(settings, self.embedder.name)
+        # The index first: a missing or stale one is reported at once, not after seconds of model loading.
+        name = embedder.name if embedder else embedder_name(settings.embedder)
+        self.index = index or load_index(settings, name)
+        self.embedder = embedder or make_embedder(settings.embedder, query_encoder=settings.query_encoder)
+        self.index.attach_sentence_encoder(self.embedder)  # when the build left sentence vectors out
         self.retriever = Retriever(self.index, self.embedder, settings)
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:

@@ -106,7 +106,7 @@ def validate(question: str, max_chars: int) -> str:
         raise QuestionError("The question must be text.")
     q = question.strip()
     if not q:
-        raise QuestionError("The question is empty. Ask something like “What band do OT support workers start on?”")
+        raise QuestionError("The question is empty. Ask something like: What band do OT support workers start on?")
     if len(q) > max_chars:
         raise QuestionError(f"The question is {len(q):,} characters long; please keep it under {max_chars:,}.")
     printable = sum(c.isprintable() or c in "\n\t" for c in q)
@@ -187,7 +187,8 @@ def plan(question: str, history: list[Turn], speller: Speller,
             kind, subject = "related", last.subject
         inherited = bool(last)
     if not asked and history:
-        last_facet = next((t.facet for t in reversed(history) if t.facet and not t.abstained), None)
+        last_facet = next((t.facet for t in reversed(history)
+                           if t.facet and t.facet != Facet.other and not t.abstained), None)
         if last_facet and len(words(corrected)) <= 8:
             asked, inherited = [last_facet], True
     # Search for the role by the name the pages use most, whatever the user called it.

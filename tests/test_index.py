@@ -66,7 +66,7 @@ def test_build_then_load(settings: Settings, built, corpus_dir: Path) -> None:
     assert {w: loaded.word_counts[w] for w in ("hours", "support", "skills", "weekends")} == {
         "hours": 3, "support": 3, "skills": 2, "weekends": 2}
     # Only the index folder and the corpus: no temporary or old folders left beside it.
-    assert _listing(settings.index_dir.parent) == ["corpus", "index"]
+    assert _listing(settings.index_dir.parent) == [".index.lock", "corpus", "index"]  # the lock file stays
     assert _listing(settings.index_dir) == sorted([*index_module._FILES, "bm25"])
 
 
@@ -102,7 +102,7 @@ def test_rebuild_replaces_the_index(settings: Settings, built, corpus_dir: Path)
     manifest = build_index(settings, HashEmbedder())
     assert (manifest.document_count, manifest.chunk_count) == (5, 6)
     assert load_index(settings, HASH).chunks[5].doc_id == "more"
-    assert _listing(settings.index_dir.parent) == ["corpus", "index"]
+    assert _listing(settings.index_dir.parent) == [".index.lock", "corpus", "index"]  # the lock file stays
 
 
 # --- missing and stale --------------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_failed_build_keeps_previous_index(settings: Settings, built, corpus_dir
     with pytest.raises(_Boom):
         build_index(settings, embedder)
     assert (settings.index_dir / "manifest.json").read_bytes() == before
-    assert _listing(settings.index_dir.parent) == ["corpus", "index"]
+    assert _listing(settings.index_dir.parent) == [".index.lock", "corpus", "index"]  # the lock file stays
     monkeypatch.undo()
     loaded = load_index(settings, HASH)
     assert [(c.row, c.doc_id, c.section, c.start, c.end) for c in loaded.chunks] == EXPECTED_CHUNKS
@@ -245,6 +245,26 @@ def test_failed_first_build_leaves_nothing(settings: Settings, monkeypatch) -> N
     monkeypatch.setattr(index_module.BM25Index, "save", _raise)
     with pytest.raises(_Boom):
         build_index(settings, HashEmbedder())
-    assert _listing(settings.index_dir.parent) == ["corpus"]
+    assert _listing(settings.index_dir.parent) == [".index.lock", "corpus"]
     with pytest.raises(IndexMissingError):
         load_index(settings, HASH)
+
+
+def test_a_killed_build_leaves_the_previous_index_serving_and_the_next_build_tidies(settings: Settings) -> None:
+    build_index(settings, HashEmbedder())
+    before = load_index(settings, HASH).manifest.build_time
+    parent = settings.index_dir.parent
+    # What a build killed mid-write leaves: a half-written folder beside the good index.
+    (parent / ".index.building-99999").mkdir()
+    (parent / ".index.building-99999" / "chunks.jsonl").write_text("{", encoding="utf-8")
+    assert load_index(settings, HASH).manifest.build_time == before
+    build_index(settings, HashEmbedder())
+    assert _listing(parent) == [".index.lock", "corpus", "index"]
+
+
+def test_a_build_killed_between_its_renames_gets_the_old_index_back(settings: Settings) -> None:
+    build_index(settings, HashEmbedder())
+    parent = settings.index_dir.parent
+    settings.index_dir.rename(parent / ".index.old-4242")  # the first rename happened, the second did not
+    assert load_index(settings, HASH).manifest.chunk_count > 0
+    assert _listing(parent) == [".index.lock", "corpus", "index"]

@@ -291,7 +291,7 @@ def _client(service):
 
 
 def test_api_answers_like_the_cli_and_health_wins_over_chainlit(hash_assistant):
-    from assistant.web.api import ANSWER_FIELDS
+    from assistant.models import ANSWER_JSON_FIELDS as ANSWER_FIELDS
     from assistant.web.service import AnswerService
 
     client = _client(AnswerService(hash_assistant))

@@ -15,9 +15,6 @@ from .service import AnswerService
 
 log = logging.getLogger(__name__)
 
-# Exactly what `careers-assistant ask --json` prints (cli.py), so scripts can use either.
-ANSWER_FIELDS = {"question", "answer", "abstained", "citations", "facet", "confidence", "conflict", "reason",
-                 "error", "suggestions"}
 
 
 class AskRequest(BaseModel):
@@ -41,7 +38,7 @@ def build_router(service: Callable[[], AnswerService]) -> APIRouter:
         except Exception:
             log.exception("Answering an API question failed")
             return JSONResponse({"error": APOLOGY}, status_code=500)
-        return JSONResponse(answer.model_dump(mode="json", include=ANSWER_FIELDS))
+        return JSONResponse(answer.public())  # exactly what `careers-assistant ask --json` prints
 
     @router.get("/health")
     async def health() -> JSONResponse:

@@ -57,6 +57,21 @@ def chunk_document(doc: Document, count_tokens: Callable[[str], int], max_tokens
         chunks.append(Chunk(row=-1, doc_id=doc.meta.doc_id, section=section, start=start, end=end,
                             text=body, embed_text=embed_text(title, section, body)))
 
+    if doc.meta.passages == "records":
+        # Every paragraph or bullet is a record of its own; its heading is in the embedded text.
+        for block in doc.blocks:
+            if block.kind == "heading":
+                continue
+            if fits(block.start, block.end, block.section):
+                emit(block.start, block.end, block.section)
+                continue
+            for s, e in sentence_spans(text, block.start, block.end):
+                pieces = [(s, e)] if fits(s, e, block.section) else _word_pieces(
+                    text, s, e, lambda a, b: fits(a, b, block.section))
+                for ps, pe in pieces:
+                    emit(ps, pe, block.section)
+        return chunks
+
     # Units: whole blocks, or a block's sentences when the block alone is too long.
     units: list[tuple[int, int, str | None, bool]] = []  # start, end, section, starts a section
     for block in doc.blocks:

@@ -26,6 +26,32 @@ def _build(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .corpus import decode, parse
+    from .errors import DocumentError
+    from .importers import IMPORTERS
+
+    fields = [f.strip() for f in args.fields.split(",") if f.strip()]
+    started = time.perf_counter()
+    report = IMPORTERS[args.source](Path(args.path), settings.corpus_dir, fields)
+    # Every written page is read back through the corpus reader the build uses.
+    problems = []
+    for path in report.files:
+        try:
+            parse(decode(path.read_bytes(), path.name), path)
+        except DocumentError as err:
+            problems.append(str(err))
+    for line in report.skipped + problems:
+        print(f"Skipped {line}", file=sys.stderr)
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in report.passages.items())
+    print(f"Imported {report.written - len(problems):,} {args.source.upper()} occupations ({kinds}) into "
+          f"{settings.corpus_dir}/ in {time.perf_counter() - started:.1f} s. "
+          f"Run `careers-assistant build --corpus {settings.corpus_dir}` to index them.")
+    return 1 if problems else 0
+
+
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from .pipeline import Assistant, Conversation
     from .render import as_text
@@ -122,6 +148,11 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="clean, chunk and embed corpus/ into index/")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    m = sub.add_parser("import", help="import an occupation taxonomy (ESCO or O*NET) into the corpus folder")
+    m.add_argument("source", choices=["esco", "onet"])
+    m.add_argument("path", help="ESCO: occupations_en.csv (or its folder); O*NET: the text-database folder")
+    m.add_argument("--fields", default="description,tasks,titles",
+                   help="what to write besides the description: tasks, titles (default: all)")
     a = sub.add_parser("ask", help="answer one or more questions")
     a.add_argument("--json", action="store_true", help="one JSON object per line per question")
     a.add_argument("--conversation", action="store_true", help="treat the questions as one conversation")
@@ -144,14 +175,14 @@ def parser() -> argparse.ArgumentParser:
     f = sub.add_parser("faq-check", help="check a CSV of questions and expected answers; write an HTML report")
     f.add_argument("csv", help="CSV with question and expected columns (optional: id, notes, facet)")
     f.add_argument("--report", help="write a self-contained HTML report here")
-    for s in (b, a, v, u, e, c, f):
+    for s in (b, a, v, u, e, c, f, m):
         s.add_argument("--corpus", help="corpus folder (default: corpus, or $CAREERS_CORPUS_DIR)")
         s.add_argument("--index", help="index folder (default: index, or $CAREERS_INDEX_DIR)")
     return p
 
 
-COMMANDS = {"build": _build, "ask": _ask, "serve": _serve, "unanswered": _unanswered, "eval": _eval,
-            "calibrate": _eval, "faq-check": _faq_check}
+COMMANDS = {"import": _import, "build": _build, "ask": _ask, "serve": _serve, "unanswered": _unanswered,
+            "eval": _eval, "calibrate": _eval, "faq-check": _faq_check}
 
 
 def main(argv: list[str] | None = None) -> int:

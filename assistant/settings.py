@@ -26,6 +26,23 @@ class Settings(BaseModel):
     # The model's window is 256 word pieces; the title and heading prefix count against it too.
     max_chunk_tokens: int = 200
     encode_batch_size: int = 32
+    # Questions are encoded by the same model run in numpy (fastencode.py: no torch import, same vectors);
+    # "torch" uses sentence-transformers, as the build always does.
+    query_encoder: Literal["numpy", "torch"] = Field(
+        default_factory=lambda: os.environ.get("CAREERS_QUERY_ENCODER", "numpy")  # type: ignore[arg-type]
+    )
+
+    # Large corpora (the measurements behind these rules are in benchmarks/README.md).
+    # FAISS index type: "auto" is exact IndexFlatIP up to flat_max_vectors passages and IndexHNSWFlat above.
+    faiss_index: Literal["auto", "flat", "hnsw"] = "auto"
+    flat_max_vectors: int = 200_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 128
+    # Sentence vectors (to rank quotes) are encoded at build time up to sentence_vectors_max sentences;
+    # above that, only the sentences of a question's retrieved passages are encoded, when it is asked.
+    sentence_vectors: Literal["auto", "always", "never"] = "auto"
+    sentence_vectors_max: int = 20_000
 
     # Retrieval.
     fusion: Literal["minmax", "rrf"] = "minmax"

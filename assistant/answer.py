@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 
 from . import facets
-from .evidence import (FACETS_WITH_VALUES, Unit, alias_units, best_passages, facet_units, overlap, qualifiers,
-                       units_of)
+from .evidence import (FACETS_WITH_VALUES, LIST_MARGIN, MARGIN, Unit, alias_candidates, alias_units, best_passages,
+                       by_doc, facet_units, overlap, qualifiers, units_of, units_top, with_lists)
+from .citations import Citations
 from .index import Index
-from .models import Answer, Citation, Facet, Hit, DocumentMeta
+from .models import Answer, Facet
 from .query import QueryPlan, lexicon
 from .render import date_label
 from .retrieval import Retrieved
@@ -49,33 +50,6 @@ def abstain(question: str, reason: str) -> Answer:
     return Answer(question=question, answer=text, abstained=True, reason=reason, suggestions=DEFAULT_SUGGESTIONS)
 
 
-class _Cites:
-    """Numbers quoted units as citations in order of first use. Quotes from one page that lie close
-    together share a citation whose snippet is the exact source span covering them."""
-
-    MAX_SPAN = 700
-
-    def __init__(self, index: Index) -> None:
-        self.index, self.items = index, []  # type: list[Citation]
-
-    def add(self, unit: Unit) -> int:
-        doc = self.index.documents[unit.doc_id]
-        for n, c in enumerate(self.items, start=1):
-            if c.doc_id != unit.doc_id:
-                continue
-            start, end = min(c.start, unit.start), max(c.end, unit.end)
-            if end - start <= self.MAX_SPAN:
-                self.items[n - 1] = c.model_copy(update={
-                    "start": start, "end": end, "snippet": doc.text[start:end], "score": max(c.score, unit.score)})
-                return n
-        meta: DocumentMeta = doc.meta
-        self.items.append(Citation(
-            doc_id=unit.doc_id, title=meta.title, publisher=meta.publisher, url=meta.url,
-            last_updated=meta.last_updated, date_note=meta.date_note, snippet=unit.text,
-            score=round(unit.score, 4), start=unit.start, end=unit.end))
-        return len(self.items)
-
-
 def _quote(unit: Unit, n: int) -> str:
     return f"> “{unit.text}” [{n}]"
 
@@ -89,32 +63,14 @@ def _sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-MARGIN = 0.3  # a passage this far below the best one is padding, not an answer
-LIST_MARGIN = 0.45  # lists gather from several pages, so they keep more
-
-
-def _by_doc(units: list[Unit], per_doc: int, docs: int, total: int, margin: float = LIST_MARGIN) -> list[Unit]:
-    """The best units, from at most `docs` pages, in reading order within each page.
-
-    A short lead-in such as "You'll need:" says nothing by itself and is left out."""
-    picked: dict[str, list[Unit]] = {}
-    count = 0
-    top = units[0].fit if units else 0.0
-    for u in units:
-        if (u.text.endswith(":") and len(u.text.split()) <= 4) or count >= total or u.fit < top - margin:
-            continue
-        if (u.doc_id in picked or len(picked) < docs) and len(picked.setdefault(u.doc_id, [])) < per_doc:
-            picked[u.doc_id].append(u)
-            count += 1
-    return [u for group in picked.values() for u in sorted(group, key=lambda x: x.start)]
-
-
 def _norm(value: str) -> str:
     return re.sub(r"\s+|to|–|-|band", "", value.lower())
 
 
-def _value_section(rule: facets.FacetRule, units: list[Unit], plan: QueryPlan, cites: _Cites) -> list[str]:
-    """Lead and quotes for band, pay and hours: one figure per page, each page named where they differ."""
+def _value_section(rule: facets.FacetRule, units: list[Unit], plan: QueryPlan,
+                   cites: Citations) -> tuple[list[str], bool]:
+    """Lead and quotes for band, pay and hours: one figure per page, each page named where they differ.
+    Returns the lines and whether the pages disagree."""
     if rule.facet == Facet.band:  # the starting band, when any page says which band people start on
         starting = [u for u in units if re.search(r"start", u.text, re.IGNORECASE)]
         units = starting or units
@@ -139,7 +95,7 @@ def _value_section(rule: facets.FacetRule, units: list[Unit], plan: QueryPlan, c
             for u in group:
                 meta = cites.index.documents[u.doc_id].meta
                 lines.append(f"  - {meta.publisher} ({date_label(meta)}): “{u.text}” [{cites.add(u)}]")
-        return lines
+        return lines, True
     value = next(iter(values.values()))
     refs = "".join(f"[{cites.add(u)}]" for u in chosen)
     lead = {
@@ -147,26 +103,7 @@ def _value_section(rule: facets.FacetRule, units: list[Unit], plan: QueryPlan, c
         Facet.pay: f"Pay for {plural}: **{value}** {refs}.",
         Facet.hours: f"{plural} usually work **{value}** hours a week {refs}.",
     }[rule.facet]
-    return [_sentence_case(lead), ""] + [_quote(u, cites.add(u)) for u in chosen]
-
-
-def _with_lists(units: list[Unit], index: Index) -> list[Unit]:
-    """A quote ending "may ask for:" is followed by the first items of its list, so it never dangles."""
-    out: list[Unit] = []
-    for u in units:
-        out.append(u)
-        if not u.text.endswith(":"):
-            continue
-        rows = index.sentence_rows.get(u.doc_id, [])
-        doc = index.documents[u.doc_id]
-        after = [index.sentences[r] for r in rows if index.sentences[r].start > u.start]
-        for s in after[:3]:
-            if s.kind != "bullet":
-                break
-            if not any(o.doc_id == u.doc_id and o.start == s.start for o in units + out):
-                out.append(u.model_copy(update={"start": s.start, "end": s.end, "text": doc.text[s.start:s.end],
-                                                "kind": "bullet"}))
-    return out
+    return [_sentence_case(lead), ""] + [_quote(u, cites.add(u)) for u in chosen], False
 
 
 def _asks_amount(plan: QueryPlan, facet: Facet) -> bool:
@@ -174,18 +111,6 @@ def _asks_amount(plan: QueryPlan, facet: Facet) -> bool:
     if facet != Facet.hours:
         return True
     return bool(re.search(r"how (many|long)|\bhours?\b|\bhrs\b|working week|full[- ]time", plan.corrected, re.I))
-
-
-def units_top(units: list[Unit], plan: QueryPlan) -> float:
-    best = best_passages(units, plan, 1)
-    return best[0].fit if best else 0.0
-
-
-def _alias_candidates(index: Index, alias: str) -> list[Unit]:
-    """Every chunk that names the alias, as units: the line giving other names may not be in the hits."""
-    key = alias.lower().rstrip("s")
-    hits = [Hit(chunk=c, score=0.0) for c in index.chunks if key in c.text.lower()]
-    return units_of(hits, index)
 
 
 def compose(plan: QueryPlan, found: Retrieved, index: Index, settings: Settings) -> Answer:
@@ -199,9 +124,10 @@ def compose(plan: QueryPlan, found: Retrieved, index: Index, settings: Settings)
     # question; everything else by its topic.
     about_names = Facet.titles in plan.facets
     units = units_of(found.hits, index, found.query_vector if about_names else found.topic_vector)
-    cites = _Cites(index)
+    cites = Citations(index)
     body: list[str] = []
     confidence = 0.0
+    conflict = False
     for facet in plan.facets or [Facet.other]:
         if facet == Facet.other:
             chosen = [u for u in best_passages(units, plan, 2) if u.fit >= units_top(units, plan) - MARGIN]
@@ -209,17 +135,18 @@ def compose(plan: QueryPlan, found: Retrieved, index: Index, settings: Settings)
                 body += ["Here is what the sources say:", ""] + [_quote(u, cites.add(u)) for u in chosen]
         else:
             rule = facets.RULE[facet]
-            found = facet_units(units, rule, plan)
-            chosen = found
-            if found and facet in FACETS_WITH_VALUES and _asks_amount(plan, facet) and any(
-                    rule.values(u.text) for u in found):
-                valued = [u for u in found if rule.values(u.text)]
+            ranked = facet_units(units, rule, plan)
+            chosen = ranked
+            valued = [u for u in ranked if rule.values(u.text)]
+            if valued and facet in FACETS_WITH_VALUES and _asks_amount(plan, facet):
                 narrowed = [u for u in valued if overlap(u, qualifiers(plan, rule)) > 0]
-                body += _value_section(rule, narrowed or valued, plan, cites)
-            elif found:
+                lines, disagree = _value_section(rule, narrowed or valued, plan, cites)
+                body += lines
+                conflict = conflict or disagree
+            elif ranked:
                 # A question naming one publisher gets that page's whole list; otherwise a few from each.
                 one_page = len(plan.sources) == 1
-                chosen = _with_lists(_by_doc(found, per_doc=8 if one_page else 3, docs=3,
+                chosen = with_lists(by_doc(ranked, per_doc=8 if one_page else 3, docs=3,
                                              total=8 if one_page else settings.max_quotes_per_answer,
                                              margin=1.0 if one_page else LIST_MARGIN), index)
                 body += [f"**{rule.label}** for {_plural(plan)}, from the sources:", ""]
@@ -233,12 +160,12 @@ def compose(plan: QueryPlan, found: Retrieved, index: Index, settings: Settings)
     if confidence < settings.abstain_threshold:
         return abstain(plan.question, "nothing in them matches the question closely enough.")
     if plan.alias and plan.subject_kind == "target" and "support" not in plan.alias.lower():
-        named = alias_units(_alias_candidates(index, plan.alias), plan.alias)
+        named = alias_units(alias_candidates(index, plan.alias), plan.alias)
         if named:
             body.append(f"_The sources give {plan.alias.strip()} as another name for this role "
                         f"[{cites.add(named[0])}]._")
     facet = plan.facets[0] if plan.facets else Facet.other
     return Answer(question=plan.question, answer="\n".join(body).strip(), abstained=False,
                   citations=cites.items, facet=facet, subject=plan.subject, confidence=round(confidence, 4),
-                  conflict="disagree" in body[0] if body else False,
+                  conflict=conflict,
                   suggestions=SUGGESTIONS.get(facet, DEFAULT_SUGGESTIONS))

@@ -154,3 +154,54 @@ def qualifiers(plan: QueryPlan, rule: FacetRule) -> set[str]:
 
 
 FACETS_WITH_VALUES = {Facet.band, Facet.pay, Facet.hours}
+
+
+MARGIN = 0.3  # a passage this far below the best one is padding, not an answer
+LIST_MARGIN = 0.45  # lists gather from several pages, so they keep more
+
+
+def by_doc(units: list[Unit], per_doc: int, docs: int, total: int, margin: float = LIST_MARGIN) -> list[Unit]:
+    """The best units, from at most `docs` pages, in reading order within each page.
+
+    A short lead-in such as "You'll need:" says nothing by itself and is left out."""
+    picked: dict[str, list[Unit]] = {}
+    count = 0
+    top = units[0].fit if units else 0.0
+    for u in units:
+        if (u.text.endswith(":") and len(u.text.split()) <= 4) or count >= total or u.fit < top - margin:
+            continue
+        if (u.doc_id in picked or len(picked) < docs) and len(picked.setdefault(u.doc_id, [])) < per_doc:
+            picked[u.doc_id].append(u)
+            count += 1
+    return [u for group in picked.values() for u in sorted(group, key=lambda x: x.start)]
+
+
+def with_lists(units: list[Unit], index: Index) -> list[Unit]:
+    """A quote ending "may ask for:" is followed by the first items of its list, so it never dangles."""
+    out: list[Unit] = []
+    for u in units:
+        out.append(u)
+        if not u.text.endswith(":"):
+            continue
+        rows = index.sentence_rows.get(u.doc_id, [])
+        doc = index.documents[u.doc_id]
+        after = [index.sentences[r] for r in rows if index.sentences[r].start > u.start]
+        for s in after[:3]:
+            if s.kind != "bullet":
+                break
+            if not any(o.doc_id == u.doc_id and o.start == s.start for o in units + out):
+                out.append(u.model_copy(update={"start": s.start, "end": s.end, "text": doc.text[s.start:s.end],
+                                                "kind": "bullet"}))
+    return out
+
+
+def units_top(units: list[Unit], plan: QueryPlan) -> float:
+    best = best_passages(units, plan, 1)
+    return best[0].fit if best else 0.0
+
+
+def alias_candidates(index: Index, alias: str) -> list[Unit]:
+    """Every chunk that names the alias, as units: the line giving other names may not be in the hits."""
+    key = alias.lower().rstrip("s")
+    hits = [Hit(chunk=c, score=0.0) for c in index.chunks if key in c.text.lower()]
+    return units_of(hits, index)

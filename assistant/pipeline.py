@@ -38,6 +38,12 @@ class Assistant:
         self.index.attach_sentence_encoder(self.embedder)  # when the build left sentence vectors out
         self.retriever = Retriever(self.index, self.embedder, settings)
 
+    def reload(self) -> "Assistant":
+        """A new Assistant on the index now in settings.index_dir, sharing this one's embedder, so the
+        model is not loaded again. Raises like the constructor (missing, stale or damaged index) and
+        leaves this one untouched: a server keeps answering with it."""
+        return Assistant(self.settings, embedder=self.embedder)
+
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         """Answer one question; `history` is the conversation so far (oldest first)."""
         return self.respond(question, history).answer

@@ -343,6 +343,7 @@ def test_chat_error_shows_the_apology_and_logs_the_detail(monkeypatch, caplog):
 
     class State:
         service = Exploding()
+        limiter = None
 
     sent: list[ChatReply] = []
 

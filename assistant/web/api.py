@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..models import Turn
-from .present import APOLOGY
+from .present import APOLOGY, slow_down_text
+from .ratelimit import RateLimiter, client_key, retry_after
 from .service import AnswerService
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,20 @@ class AskRequest(BaseModel):
     history: list[Turn | str] = Field(default_factory=list, max_length=50)
 
 
-def build_router(service: Callable[[], AnswerService]) -> APIRouter:
+def build_router(service: Callable[[], AnswerService], limiter: Callable[[], RateLimiter | None] = lambda: None,
+                 trust_forwarded_for: bool = False) -> APIRouter:
     router = APIRouter()
 
     @router.post("/api/ask")
-    async def ask(request: AskRequest) -> JSONResponse:
+    async def ask(request: AskRequest, http: Request) -> JSONResponse:
+        bucket = limiter()
+        if bucket is not None:
+            peer = http.client.host if http.client else None
+            wait = bucket.acquire(client_key(peer, http.headers, trust_forwarded_for))
+            if wait:
+                seconds = retry_after(wait)
+                return JSONResponse({"error": slow_down_text(seconds)}, status_code=429,
+                                    headers={"Retry-After": str(seconds)})
         svc = service()
         try:
             answer = await svc.converse(svc.conversation(), request.question, "api", history=request.history)

@@ -14,7 +14,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from ..pipeline import Conversation
-from .present import ChatReply, apology, reply_for
+from ..privacy import redact
+from .present import ChatReply, apology, reply_for, slow_down
+from .ratelimit import client_key, retry_after
 from .state import current
 from .welcome import ICON, STARTERS
 
@@ -28,14 +30,44 @@ RUN_NAME = "on_message"
 WATERMARK = "Every answer quotes the pages it cites: check each source's date."
 
 
+def minimal_step(step_dict: dict) -> dict:
+    """What is kept of a chat step: its text redacted (emails, phone numbers), and no page address
+    (the browser puts window.location in each user message's metadata; a URL can carry a prefilled
+    question or tracking parameters, and staff reviewing feedback do not need it)."""
+    step = dict(step_dict)
+    for key in ("input", "output", "name"):
+        if isinstance(step.get(key), str):
+            step[key] = redact(step[key])
+    if isinstance(step.get("metadata"), dict):
+        step["metadata"] = {k: v for k, v in step["metadata"].items() if k != "location"}
+    return step
+
+
 class CareersDataLayer(SQLAlchemyDataLayer):
-    """Chainlit's SQLAlchemy data layer, without element storage.
+    """Chainlit's SQLAlchemy data layer, without element storage, keeping only what staff need.
 
     Elements (the side panels) need a blob store, and each one would log a warning without it; they
-    are exact spans of the indexed pages, so the steps, threads and feedback are what is worth keeping."""
+    are exact spans of the indexed pages, so the steps, threads and feedback are what is worth keeping.
+    Every text Chainlit would store (messages, the thread's name, which is the first question, and
+    feedback comments) is redacted first."""
 
     async def create_element(self, element) -> None:  # type: ignore[override]
         return None
+
+    async def create_step(self, step_dict):  # type: ignore[override]
+        return await super().create_step(minimal_step(step_dict))
+
+    async def update_step(self, step_dict):  # type: ignore[override]
+        return await super().update_step(minimal_step(step_dict))
+
+    async def update_thread(self, thread_id: str, name: str | None = None, *args, **kwargs):  # type: ignore[override]
+        return await super().update_thread(thread_id, redact(name) if isinstance(name, str) else name,
+                                           *args, **kwargs)
+
+    async def upsert_feedback(self, feedback):  # type: ignore[override]
+        if isinstance(feedback.comment, str):
+            feedback.comment = redact(feedback.comment)
+        return await super().upsert_feedback(feedback)
 
 
 @cl.data_layer
@@ -55,6 +87,20 @@ async def _chat_profiles(user=None, language=None) -> list[cl.ChatProfile]:
 @cl.set_starters
 async def _starters(user=None, language=None) -> list[cl.Starter]:
     return [cl.Starter(label=label, message=message) for label, message in STARTERS]
+
+
+@cl.on_app_startup
+async def _on_app_startup() -> None:
+    watcher = current().watcher
+    if watcher is not None:
+        watcher.start()  # on the server's own event loop, for the life of the server
+
+
+@cl.on_app_shutdown
+async def _on_app_shutdown() -> None:
+    watcher = current().watcher
+    if watcher is not None:
+        await watcher.stop()
 
 
 @cl.on_chat_start
@@ -77,7 +123,34 @@ async def _send(reply: ChatReply) -> None:
     await cl.Message(content=reply.content, elements=elements, actions=actions).send()
 
 
+def session_client(environ: dict, trust_forwarded_for: bool) -> str:
+    """The address of the browser behind a chat session, from the environ python-socketio keeps for
+    its connection (REMOTE_ADDR there is always 127.0.0.1; the ASGI scope has the real peer)."""
+    scope = environ.get("asgi.scope") or {}
+    peer = scope.get("client")
+    headers = {"x-forwarded-for": environ.get("HTTP_X_FORWARDED_FOR", "")}
+    return client_key(peer[0] if peer else None, headers, trust_forwarded_for)
+
+
+def _client() -> str:
+    environ = getattr(cl.context.session, "environ", None) or {}
+    return session_client(environ, current().web.trust_forwarded_for)
+
+
+def _rate_limited() -> int:
+    """0 when this session's client may ask now, else the seconds to wait."""
+    limiter = current().limiter
+    if limiter is None:
+        return 0
+    wait = limiter.acquire(_client())
+    return retry_after(wait) if wait else 0
+
+
 async def _answer(question: str) -> None:
+    wait = _rate_limited()
+    if wait:
+        await _send(slow_down(wait))
+        return
     try:
         answer = await current().service.converse(_conversation(), question, "chat")
         reply = reply_for(answer)

@@ -103,3 +103,14 @@ def reply_for(answer: Answer) -> ChatReply:
 
 def apology() -> ChatReply:
     return ChatReply(content=APOLOGY, sources=[], suggestions=[], abstained=True, refused=True)
+
+
+def slow_down_text(seconds: int) -> str:
+    wait = "a second" if seconds <= 1 else f"{seconds} seconds"
+    return (f"You're asking questions faster than I can take them. Please wait {wait}, "
+            "then ask again.")
+
+
+def slow_down(seconds: int) -> ChatReply:
+    """The chat's answer to a client over its rate limit (the API's is HTTP 429 with the same text)."""
+    return ChatReply(content=slow_down_text(seconds), sources=[], suggestions=[], abstained=True, refused=True)

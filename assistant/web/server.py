@@ -53,14 +53,29 @@ def _enforce_safe_config(config) -> None:
             feature.enabled = False
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Every log line the server writes, ours or a library's, goes through SafeLogFormatter: contact
+    details redacted, user text on one line, traceback lines marked as continuations."""
+    from ..privacy import SafeLogFormatter
+
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(SafeLogFormatter(LOG_FORMAT))
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     web = WebSettings()
 
     from ..index import read_manifest
     from ..pipeline import Assistant
+    from .ratelimit import RateLimiter
+    from .reload import IndexWatcher
     from .service import AnswerService
-    from .state import AppState, install
+    from .state import AppState, current, install
     from .store import UnansweredStore, make_engine
     from .welcome import welcome_for, write_chainlit_md
 
@@ -70,13 +85,23 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
     log.info("Loading the embedding model and the index from %s/ ...", settings.index_dir)
     assistant = Assistant(settings)
     asyncio.run(_prepare_database(web))
-    service = AnswerService(assistant, UnansweredStore(make_engine(web)), max_history=web.max_history)
+    service = AnswerService(assistant, UnansweredStore(make_engine(web)), max_history=web.max_history,
+                            log_questions=web.log_questions)
     welcome = welcome_for(assistant.index)
-    install(AppState(settings=settings, web=web, service=service, welcome=welcome))
 
     # Chainlit reads its config and makes .files/ in the working folder when first imported.
     import uvicorn
     from chainlit.config import APP_ROOT, config
+
+    def on_swap(new: Assistant) -> None:
+        # The first screen and the Readme name the publishers: say what the new index holds.
+        fresh = welcome_for(new.index)
+        install(current().model_copy(update={"welcome": fresh}))
+        write_chainlit_md(fresh, Path(APP_ROOT))
+
+    watcher = IndexWatcher(service, web.reload_seconds, on_swap=on_swap) if web.reload_seconds > 0 else None
+    install(AppState(settings=settings, web=web, service=service, welcome=welcome,
+                     limiter=RateLimiter.from_settings(web), watcher=watcher))
 
     _enforce_safe_config(config)
     config.run.host, config.run.port = host, port
@@ -87,14 +112,18 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
 
     from . import chat  # importing it registers the Chainlit callbacks
     from .api import build_router, mount_first
-    from .state import current
 
-    mount_first(app, build_router(lambda: current().service))
+    mount_first(app, build_router(lambda: current().service, lambda: current().limiter, web.trust_forwarded_for))
     mount_first(app, chat.ui_routes())
     log.info("Careers assistant: %d documents from %s; database %s", len(assistant.index.documents),
              ", ".join(welcome.publishers), _redact(web.database_url))
-    log.info("Serving on http://%s:%d (pid %d)", host, port, os.getpid())
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", loop="asyncio")).run()
+    limits = (f"{web.rate_per_minute:g} questions a minute per client, bursts of {web.rate_burst:g}"
+              if web.rate_per_minute > 0 else "no rate limit")
+    reload = f"looking for a rebuilt index every {web.reload_seconds:g} s" if watcher else "live reload off"
+    log.info("Serving on http://%s:%d (pid %d); %s; %s", host, port, os.getpid(), limits, reload)
+    # log_config=None: uvicorn's own loggers go through the root handler and its safe formatter.
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", loop="asyncio",
+                                  log_config=None)).run()
     return 0  # Chainlit's shutdown hook usually exits the process (os._exit) before this
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from ..settings import Settings
+from .ratelimit import RateLimiter
+from .reload import IndexWatcher
 from .service import AnswerService
 from .settings import WebSettings
 from .welcome import Welcome
@@ -20,7 +22,9 @@ class AppState(BaseModel):
     settings: Settings
     web: WebSettings
     service: AnswerService
-    welcome: Welcome
+    welcome: Welcome  # replaced (with the whole state) when a rebuilt index is swapped in
+    limiter: RateLimiter | None = None  # None: no rate limit
+    watcher: IndexWatcher | None = None  # None: no live reload
 
 
 _current: AppState | None = None

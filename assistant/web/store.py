@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ..privacy import redact
 from ..settings import Settings
 from .schema import ensure_schema, unanswered
 from .settings import WebSettings
@@ -40,8 +41,10 @@ class UnansweredStore:
         self.engine = engine
 
     async def record(self, question: str, reason: str | None, channel: Channel) -> None:
-        row = UnansweredQuestion(question=question, asked_at=datetime.now(timezone.utc), reason=reason,
-                                 channel=channel)
+        # Staff need the question, not the email address or phone number someone typed into it; the
+        # reason can echo the question's words, so it is redacted too.
+        row = UnansweredQuestion(question=redact(question), asked_at=datetime.now(timezone.utc),
+                                 reason=redact(reason) if reason else reason, channel=channel)
         async with self.engine.begin() as conn:
             await conn.execute(insert(unanswered).values(
                 question=row.question, asked_at=row.asked_at.isoformat(timespec="microseconds"),

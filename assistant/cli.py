@@ -81,6 +81,12 @@ def _unanswered(settings: Settings, args: argparse.Namespace) -> int:
     return print_unanswered(settings, limit=args.limit, as_json=args.json)
 
 
+def _purge(settings: Settings, args: argparse.Namespace) -> int:
+    from .web.retention import print_purge
+
+    return print_purge(settings, older_than_days=args.older_than, dry_run=args.dry_run)
+
+
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -163,6 +169,11 @@ def parser() -> argparse.ArgumentParser:
     u = sub.add_parser("unanswered", help="list questions the assistant could not answer")
     u.add_argument("--limit", type=int, default=100)
     u.add_argument("--json", action="store_true")
+    r = sub.add_parser("purge", help="delete stored conversations, feedback and unanswered questions older "
+                                     "than N days")
+    r.add_argument("--older-than", type=float, metavar="DAYS",
+                   help="age in days (default 90, or $CAREERS_RETENTION_DAYS)")
+    r.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
     e = sub.add_parser("eval", help="run the eval set; exit 1 when a metric misses its threshold")
     c = sub.add_parser("calibrate", help="sweep the abstention threshold over the dev split")
     for s in (e, c):
@@ -175,14 +186,14 @@ def parser() -> argparse.ArgumentParser:
     f = sub.add_parser("faq-check", help="check a CSV of questions and expected answers; write an HTML report")
     f.add_argument("csv", help="CSV with question and expected columns (optional: id, notes, facet)")
     f.add_argument("--report", help="write a self-contained HTML report here")
-    for s in (b, a, v, u, e, c, f, m):
+    for s in (b, a, v, u, e, c, f, m, r):
         s.add_argument("--corpus", help="corpus folder (default: corpus, or $CAREERS_CORPUS_DIR)")
         s.add_argument("--index", help="index folder (default: index, or $CAREERS_INDEX_DIR)")
     return p
 
 
 COMMANDS = {"import": _import, "build": _build, "ask": _ask, "serve": _serve, "unanswered": _unanswered,
-            "eval": _eval, "calibrate": _eval, "faq-check": _faq_check}
+            "eval": _eval, "calibrate": _eval, "faq-check": _faq_check, "purge": _purge}
 
 
 def main(argv: list[str] | None = None) -> int:

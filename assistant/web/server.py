@@ -117,7 +117,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
     mount_first(app, chat.ui_routes())
     log.info("Careers assistant: %d documents from %s; database %s", len(assistant.index.documents),
              ", ".join(welcome.publishers), _redact(web.database_url))
-    limits = (f"{web.rate_per_minute:g} questions a minute per client, bursts of {web.rate_burst:g}"
+    limits = (f"{web.rate_per_minute:g} question{'' if web.rate_per_minute == 1 else 's'} a minute per client, "
+              f"bursts of {web.rate_burst:g}"
               if web.rate_per_minute > 0 else "no rate limit")
     reload = f"looking for a rebuilt index every {web.reload_seconds:g} s" if watcher else "live reload off"
     log.info("Serving on http://%s:%d (pid %d); %s; %s", host, port, os.getpid(), limits, reload)

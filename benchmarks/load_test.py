@@ -124,6 +124,17 @@ def read_memory_kib(pid: int | None) -> dict[str, int | None]:
     return out
 
 
+def read_cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time a process has used, from /proc/<pid>/stat."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
 @dataclass
 class Level:
     mode: str
@@ -142,6 +153,7 @@ class Level:
     connect_p50_ms: float | None = None  # chat: cookie + socket.io connect, before the first question
     connect_max_ms: float | None = None
     rss_after_kib: int | None = None
+    server_cpu_ms_per_answer: float | None = None  # the server's own CPU time, whatever else the machine runs
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     connects_ms: list[float] = field(default_factory=list, repr=False)
 
@@ -390,7 +402,11 @@ async def sweep(base: str, modes: list[str], levels: list[int], questions: int, 
             if time.monotonic() >= hard_deadline:
                 echo(f"{mode}: stopping before concurrency {concurrency}: --max-seconds reached")
                 break
+            cpu_before = read_cpu_seconds(pid)
             level = await run_level(base, mode, concurrency, questions, level_seconds, hard_deadline, abandon, think)
+            cpu_after = read_cpu_seconds(pid)
+            if cpu_before is not None and cpu_after is not None and level.answered:
+                level.server_cpu_ms_per_answer = round((cpu_after - cpu_before) * 1000 / level.answered, 1)
             await asyncio.sleep(settle)  # let the server finish closing sessions before memory is read
             level.rss_after_kib = read_memory_kib(pid)["rss_kib"]
             results.append(level)
@@ -421,17 +437,19 @@ def markdown(report: dict) -> str:
 
     lines = [
         "# Load test", "",
-        f"{report['started']} on {cfg['machine']}; server {cfg['server']}; {cfg['questions']} questions per "
+        f"{report['started']} on {cfg['machine']} (load average {cfg.get('loadavg_at_start', 'n/a')} at the "
+        f"start: the cores are shared); server {cfg['server']}; {cfg['questions']} questions per "
         f"session back to back (think time {cfg['think']} s); sessions {'abandoned' if cfg['abandon'] else 'cleared'} "
         f"at the end; {cfg['level_seconds']:g} s cap per level. Latency is question sent -> answer received.", "",
         "| mode | concurrency | answered | errors | throughput (q/s) | p50 ms | p95 ms | p99 ms | max ms "
-        "| connect p50 / max ms | RSS after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| connect p50 / max ms | server CPU ms / answer | RSS after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["levels"]:
         lines.append(f"| {r['mode']} | {r['concurrency']} | {r['answered']} | {r['errors']} | {r['throughput_qps']} "
                      f"| {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} "
-                     f"| {_pair(r['connect_p50_ms'], r['connect_max_ms'])} | {mib(r['rss_after_kib'])} |")
+                     f"| {_pair(r['connect_p50_ms'], r['connect_max_ms'])} | {r['server_cpu_ms_per_answer']} "
+                     f"| {mib(r['rss_after_kib'])} |")
     lines += ["", "Knee (first concurrency whose p95 is at least twice the p95 at concurrency 1): " + ", ".join(
         f"{mode} {k if k is not None else 'not reached'}" for mode, k in report["knee"].items()) + ".", "",
         f"Errors: {report['errors']}" + (": " + "; ".join(
@@ -489,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         warm_up(base)
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        loadavg = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         result = asyncio.run(sweep(base, modes, levels, args.questions, args.level_seconds, args.max_seconds, pid,
                                    args.settle, args.abandon, args.think))
         health = get_json(f"{base}/health")
@@ -501,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": started,
         "config": {"base": base, "modes": modes, "levels": levels, "questions": args.questions, "think": args.think,
                    "abandon": args.abandon, "level_seconds": args.level_seconds, "max_seconds": args.max_seconds,
-                   "machine": f"{os.cpu_count()} CPUs", "server": f"{health['manifest']['model_name']}, "
+                   "machine": f"{os.cpu_count()} CPUs", "loadavg_at_start": loadavg, "server": f"{health['manifest']['model_name']}, "
                    f"{health['documents']} documents, {health['manifest']['chunk_count']} chunks"},
         **result,
         "server_problems": problems,

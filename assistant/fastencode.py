@@ -4,8 +4,9 @@
 pieces, so the forward pass itself takes milliseconds. This module runs the same network — a 6-layer
 BERT (hidden 384, 12 heads, GELU, LayerNorm eps 1e-12), mean pooling over the attention mask, then L2
 normalisation — from the same safetensors weights and the same fast tokenizer (tokenizer.json), with
-only numpy and tokenizers imported (the weights file is memory-mapped, not copied). tests/test_fastencode.py checks its vectors against
-sentence-transformers (cosine >= 0.9999). The index build keeps using sentence-transformers.
+only numpy and tokenizers imported (the weights file is memory-mapped, not copied).
+tests/test_fastencode.py checks its vectors against sentence-transformers (cosine >= 0.9999).
+The index build keeps using sentence-transformers.
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import sqlite3
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -356,3 +358,85 @@ def test_chat_error_shows_the_apology_and_logs_the_detail(monkeypatch, caplog):
     asyncio.run(chat._answer("what band?"))
     assert [r.content for r in sent] == [APOLOGY] and "secret" not in sent[0].content
     assert "secret internal detail" in caplog.text
+
+
+def test_a_finished_chat_leaves_nothing_in_chainlits_chat_contexts():
+    """Chainlit never drops a session's messages from its global dict (chainlit#2951): we do, at chat end."""
+    from chainlit.chat_context import chat_contexts
+    from chainlit.config import config
+
+    from assistant.web import chat
+
+    chat_contexts["session-1"] = ["a message"]  # type: ignore[list-item]
+    chat_contexts["session-2"] = []
+    chat.forget_chat_context("session-1")
+    chat.forget_chat_context("never-seen")
+    assert "session-1" not in chat_contexts and "session-2" in chat_contexts
+    chat_contexts.pop("session-2")
+    assert config.code.on_chat_end is not None  # registered when chat.py is imported
+
+
+def test_sqlite_engines_use_wal_and_wait_for_the_lock(web: WebSettings):
+    from assistant.web.store import SQLITE_BUSY_TIMEOUT_MS, make_engine
+
+    async def pragmas():
+        engine = make_engine(web)
+        try:
+            async with engine.connect() as conn:
+                mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+                busy = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+                sync = (await conn.exec_driver_sql("PRAGMA synchronous")).scalar()
+        finally:
+            await engine.dispose()
+        return mode, busy, sync
+
+    assert asyncio.run(pragmas()) == ("wal", SQLITE_BUSY_TIMEOUT_MS, 1)  # 1 = NORMAL
+
+
+def test_chat_writes_from_many_sessions_at_once_all_land(web: WebSettings, monkeypatch, caplog):
+    """Chainlit persists each step from its own task; under load many arrive at once. On SQLite the
+    data layer used to fail them with "database is locked" or a pool timeout, logged only as a warning
+    (the rows were lost). Every one must be stored."""
+    from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
+
+    from assistant.web.chat import CareersDataLayer
+    from assistant.web.schema import ensure_schema
+    from assistant.web.store import make_engine
+
+    monkeypatch.setattr(SQLAlchemyDataLayer, "create_step", SQLAlchemyDataLayer.create_step.__wrapped__)
+    sessions, steps_each = 40, 6
+
+    async def run():
+        engine = make_engine(web)
+        await ensure_schema(engine)
+        await engine.dispose()
+        layer = CareersDataLayer(conninfo=web.database_url)
+        assert layer._sqlite is not None  # the SQLite path under test
+        await asyncio.gather(*(
+            layer.create_step({"id": f"s{t}-{i}", "threadId": f"t{t}", "name": "User", "type": "user_message",
+                               "output": f"question {i}", "streaming": False, "createdAt": "2026-01-01T00:00:00Z",
+                               "metadata": {}})
+            for t in range(sessions) for i in range(steps_each)))
+        step = await layer.get_step("s3-2")  # reads go the same way
+        await layer.close()
+        return step
+
+    stop = threading.Event()
+
+    def answering():  # as on the server: an answer computing in a worker thread, holding the GIL in turns
+        while not stop.is_set():
+            sum(i * i for i in range(20_000))
+
+    busy = threading.Thread(target=answering)
+    busy.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="chainlit"):
+            step = asyncio.run(run())
+    finally:
+        stop.set()
+        busy.join()
+    assert step and step["output"] == "question 2" and step["threadId"] == "t3"
+    assert "An error occurred" not in caplog.text and "An unexpected error" not in caplog.text
+    with sqlite3.connect(web.sqlite_path()) as db:
+        assert db.execute("select count(*) from steps").fetchone() == (sessions * steps_each,)
+        assert db.execute("select count(*) from threads").fetchone() == (sessions,)

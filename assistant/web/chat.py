@@ -5,11 +5,16 @@ Imported only by `server.serve`, after `state.install`, so every callback can re
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import chainlit as cl
 from chainlit.config import config
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
+from chainlit.logger import logger as chainlit_log
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
@@ -18,6 +23,7 @@ from ..privacy import redact
 from .present import ChatReply, apology, reply_for, slow_down
 from .ratelimit import client_key, retry_after
 from .state import current
+from .store import tune_sqlite
 from .welcome import ICON, STARTERS
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,50 @@ class CareersDataLayer(SQLAlchemyDataLayer):
     are exact spans of the indexed pages, so the steps, threads and feedback are what is worth keeping.
     Every text Chainlit would store (messages, the thread's name, which is the first question, and
     feedback comments) is redacted first."""
+
+    def __init__(self, conninfo: str, **kwargs) -> None:
+        super().__init__(conninfo=conninfo, **kwargs)
+        # SQLite: every statement runs whole, one at a time, on one thread of its own with the plain
+        # sqlite3 driver. Chainlit persists each step from its own fire-and-forget task; through
+        # aiosqlite a dozen pooled connections then queue on SQLite's single writer lock, each
+        # statement bouncing between the event loop and a driver thread several times (every bounce
+        # waiting for the GIL while an answer is computed), until SQLite's busy timeout or the pool's
+        # timeout fails it and Chainlit drops the row with a warning. In one thread nothing waits on
+        # a lock, and a statement costs one hand-off. Other databases keep Chainlit's own path.
+        self._sqlite: Engine | None = None
+        self._db_thread: ThreadPoolExecutor | None = None
+        if self.engine.dialect.name == "sqlite":
+            url = self.engine.url.set(drivername="sqlite")
+            self._sqlite = tune_sqlite(create_engine(url, connect_args={"check_same_thread": False}))
+            self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-db")
+
+    async def execute_sql(self, query: str, parameters: dict):  # type: ignore[override]
+        if self._sqlite is None or self._db_thread is None:
+            return await super().execute_sql(query, parameters)
+        return await asyncio.get_running_loop().run_in_executor(self._db_thread, self._execute_sync, query,
+                                                                parameters)
+
+    def _execute_sync(self, query: str, parameters: dict):
+        """Chainlit's execute_sql, synchronously: rows as dicts, else the row count; an error is
+        logged as Chainlit logs it and gives None."""
+        assert self._sqlite is not None
+        try:
+            with self._sqlite.begin() as conn:
+                result = conn.execute(text(query), parameters)
+                if result.returns_rows:
+                    return self.clean_result([dict(row._mapping) for row in result.fetchall()])
+                return result.rowcount
+        except SQLAlchemyError as err:
+            chainlit_log.warning(f"An error occurred: {err}")
+        except Exception as err:
+            chainlit_log.warning(f"An unexpected error occurred: {err}")
+        return None
+
+    async def close(self) -> None:
+        await super().close()
+        if self._sqlite is not None and self._db_thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._db_thread, self._sqlite.dispose)
+            self._db_thread.shutdown(wait=False)
 
     async def create_element(self, element) -> None:  # type: ignore[override]
         return None
@@ -101,6 +151,24 @@ async def _on_app_shutdown() -> None:
     watcher = current().watcher
     if watcher is not None:
         await watcher.stop()
+
+
+def forget_chat_context(session_id: str) -> None:
+    """Drop a session's messages from Chainlit's global chat_contexts.
+
+    Chainlit keeps every message of every session (content, elements, actions) in a module-level dict
+    and never removes a session's entry (chainlit#2951; the fix, chainlit#2959, is not released), so a
+    server's memory grows with every conversation. Nothing here reads it: our conversation state is
+    the Conversation in the user session, and the features that read chat_context (editing a message,
+    resuming a thread) are off."""
+    from chainlit.chat_context import chat_contexts
+
+    chat_contexts.pop(session_id, None)
+
+
+@cl.on_chat_end
+async def _on_chat_end() -> None:
+    forget_chat_context(cl.context.session.id)  # at every disconnect: closed tab or "New chat"
 
 
 @cl.on_chat_start

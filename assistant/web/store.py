@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import insert, select
+from sqlalchemy import Engine, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ..privacy import redact
@@ -27,11 +27,36 @@ class UnansweredQuestion(BaseModel):
     channel: Channel
 
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def tune_sqlite(engine: AsyncEngine | Engine) -> AsyncEngine | Engine:
+    """Make an SQLite engine fit for many chat sessions writing at once; other databases are untouched.
+
+    SQLite has one writer at a time. In its default rollback-journal mode every commit waits for
+    several fsyncs, so under load (each chat message is four or five writes) writers queue past the
+    default 5 s busy timeout and Chainlit drops the row with only a warning ("database is locked").
+    WAL makes a commit an append (synchronous=NORMAL: fsync at checkpoints, still crash-safe) and
+    lets readers run beside the writer; the longer busy timeout absorbs bursts."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine
+
+    @event.listens_for(getattr(engine, "sync_engine", engine), "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    return engine
+
+
 def make_engine(web: WebSettings) -> AsyncEngine:
     path = web.sqlite_path()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)  # SQLite makes the file, not its folder
-    return create_async_engine(web.database_url)
+    return tune_sqlite(create_async_engine(web.database_url))
 
 
 class UnansweredStore:

@@ -8,8 +8,9 @@ frontend useChatSession): POST /set-session-cookie, connect to /ws/socket.io wit
 {clientType, sessionId, threadId, userEnv, chatProfile}, emit "connection_successful", then one
 "client_message" per question; the answer arrives as a "new_message" of type "assistant_message" and
 the turn ends with "task_end". A session ends as "New chat" does: "clear_session", then disconnect
-(--abandon only disconnects, as a closed tab does: Chainlit then keeps the session for its
-session_timeout).
+(--abandon only disconnects, as a closed tab does). Either way Chainlit keeps the session for its
+session_timeout (its disconnect handler runs before the clear_session handler), so with --start the
+server gets a short one (--session-timeout, default 30 s) and memory is read again once they expired.
 
 For each concurrency level (default 1,2,4,8,16,20,32) it runs that many sessions at once, each asking
 --questions questions back to back, and reports throughput, p50/p95/p99 latency (question sent ->
@@ -27,6 +28,7 @@ import asyncio
 import ipaddress
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -329,10 +331,15 @@ class OwnServer:
     """`python -m assistant serve` on 127.0.0.1 with a scratch working folder and database, rate limits
     off (the load comes from one address), stopped by its PID."""
 
-    def __init__(self, index: Path, corpus: Path, embedder: str = "minilm", extra_env: dict | None = None) -> None:
+    def __init__(self, index: Path, corpus: Path, embedder: str = "minilm", extra_env: dict | None = None,
+                 session_timeout: int | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="careers-load-"))
         (self.root / ".chainlit").mkdir()
-        shutil.copy(REPO / ".chainlit" / "config.toml", self.root / ".chainlit" / "config.toml")
+        config = (REPO / ".chainlit" / "config.toml").read_text()
+        if session_timeout is not None:  # how long Chainlit keeps a session after its socket closes
+            config = re.sub(r"(?m)^session_timeout = \d+", f"session_timeout = {session_timeout}", config)
+        (self.root / ".chainlit" / "config.toml").write_text(config)
+        self.session_timeout = session_timeout
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = self.root / "server.log"
@@ -384,11 +391,16 @@ class OwnServer:
 # --- the run ----------------------------------------------------------------------------------------
 
 def warm_up(base: str) -> None:
-    """One question through the API, so lazy start-up work is not counted as load."""
+    """One question through the API and one chat session, so one-time start-up work (the first
+    socket.io connection, the database engine, lazy imports) is not counted as load or as memory."""
     req = urllib.request.Request(f"{base}/api/ask", data=json.dumps({"question": CHAT_FLOW[0]}).encode(),
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=60) as r:
         r.read()
+    level = Level(mode="chat", concurrency=1, questions_per_session=2)
+    asyncio.run(chat_session(base, 2, 0, time.monotonic() + 60, level, abandon=False, think=0))
+    if level.errors:
+        raise RuntimeError(f"the warm-up chat session failed: {level.error_kinds}")
 
 
 async def sweep(base: str, modes: list[str], levels: list[int], questions: int, level_seconds: float,
@@ -455,8 +467,10 @@ def markdown(report: dict) -> str:
         f"Errors: {report['errors']}" + (": " + "; ".join(
             f"{r['mode']} c={r['concurrency']}: {r['error_kinds']}" for r in report["levels"] if r["errors"])
             if report["errors"] else "") + ".", "",
-        f"Server memory (VmRSS): {mib(mem['rss_before_kib'])} before, {mib(mem['rss_after_kib'])} after "
-        f"(peak {mib(mem['peak_kib'])}).", ""]
+        f"Server memory (VmRSS): {mib(mem['rss_before_kib'])} before (after a warm-up question and chat "
+        f"session), {mib(mem['rss_after_kib'])} after the last level (peak {mib(mem['peak_kib'])})"
+        + (f", {mib(mem['rss_after_expiry_kib'])} once the closed sessions had expired (session_timeout "
+           f"{mem['session_timeout_s']} s)" if mem.get("rss_after_expiry_kib") else "") + ".", ""]
     if report.get("server_problems") is not None:
         problems = report["server_problems"]
         lines += [f"Server log: {len(problems)} warning or error lines" + (":" if problems else "."), ""]
@@ -473,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default=str(REPO / "index"), help="with --start: the index folder (default index/)")
     p.add_argument("--corpus", default=str(REPO / "corpus"), help="with --start: the corpus folder")
     p.add_argument("--embedder", default="minilm", choices=["minilm", "hash"], help="with --start")
+    p.add_argument("--session-timeout", type=int, default=30,
+                   help="with --start: seconds Chainlit keeps a closed session (default 30, so the run can "
+                        "read memory once they have expired; the served config says 900)")
     p.add_argument("--mode", choices=["chat", "api", "both"], default="both")
     p.add_argument("--concurrency", default=",".join(map(str, DEFAULT_LEVELS)), help="levels, e.g. 1,2,4,8")
     p.add_argument("--questions", type=int, default=8, help="questions per session (default 8)")
@@ -488,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     modes = ["chat", "api"] if args.mode == "both" else [args.mode]
     server: OwnServer | None = None
     if args.start:
-        server = OwnServer(Path(args.index), Path(args.corpus), args.embedder)
+        server = OwnServer(Path(args.index), Path(args.corpus), args.embedder, session_timeout=args.session_timeout)
         print(f"Starting a server on {server.base} (pid {server.pid}) ...", file=sys.stderr)
         try:
             server.wait_ready()
@@ -511,6 +528,12 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(sweep(base, modes, levels, args.questions, args.level_seconds, args.max_seconds, pid,
                                    args.settle, args.abandon, args.think))
         health = get_json(f"{base}/health")
+        if server and server.session_timeout is not None and pid is not None:
+            # Chainlit keeps every session for session_timeout after its socket closes: memory is
+            # "back" only once they have expired.
+            time.sleep(server.session_timeout + 5)
+            result["memory"]["rss_after_expiry_kib"] = read_memory_kib(pid)["rss_kib"]
+            result["memory"]["session_timeout_s"] = server.session_timeout
     finally:
         problems = server.problems() if server else None
         if server:

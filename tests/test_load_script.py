@@ -109,7 +109,10 @@ def test_level_statistics_and_report(load_test):
               "memory": {"rss_before_kib": 102400, "rss_after_kib": 104448, "peak_kib": 110000},
               "server_problems": []}
     md = load_test.markdown(report)
-    assert "| api | 2 | 4 | 1 | 2.0 | 25.0 |" in md and "load average n/a" in md and "100 MiB before, 102 MiB after" in md
+    assert "| api | 2 | 4 | 1 | 2.0 | 25.0 |" in md and "load average n/a" in md
+    assert "100 MiB before" in md and "102 MiB after the last level" in md and "expired" not in md
+    report["memory"].update(rss_after_expiry_kib=101376, session_timeout_s=30)
+    assert "99 MiB once the closed sessions had expired (session_timeout 30 s)" in load_test.markdown(report)
     assert "api not reached" in md and "{'HTTP 500': 1}" in md
 
 
@@ -126,11 +129,14 @@ def test_a_small_run_against_a_real_server(load_test, tmp_path):
     out = tmp_path / "results"
     code = load_test.main(["--start", "--index", str(settings.index_dir), "--embedder", "hash",
                            "--concurrency", "1,2", "--questions", "2", "--settle", "0.5", "--max-seconds", "60",
+                           "--session-timeout", "1",
                            "--out", str(out)])
     report = json.loads((out / "load.json").read_text())
     assert code == 0 and report["errors"] == 0
     assert [(r["mode"], r["concurrency"], r["answered"]) for r in report["levels"]] == [
         ("chat", 1, 2), ("chat", 2, 4), ("api", 1, 2), ("api", 2, 4)]
-    assert report["memory"]["rss_before_kib"] > 50_000 and report["memory"]["rss_after_kib"] > 50_000
+    memory = report["memory"]
+    assert memory["rss_before_kib"] > 50_000 and memory["rss_after_kib"] > 50_000
+    assert memory["rss_after_expiry_kib"] > 50_000 and memory["session_timeout_s"] == 1
     assert all(r["p95_ms"] > 0 for r in report["levels"])
     assert "| chat | 2 | 4 | 0 |" in (out / "load.md").read_text()

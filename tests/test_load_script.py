@@ -140,3 +140,4 @@ def test_a_small_run_against_a_real_server(load_test, tmp_path):
     assert memory["rss_after_expiry_kib"] > 50_000 and memory["session_timeout_s"] == 1
     assert all(r["p95_ms"] > 0 for r in report["levels"])
     assert "| chat | 2 | 4 | 0 |" in (out / "load.md").read_text()
+    assert report["server_problems"] == []  # no write failed, and the start-up notice is not counted

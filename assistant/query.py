@@ -85,16 +85,23 @@ def _role_pattern(alias: str) -> str:
     return r"(?<![\w-])" + re.escape(alias.lower()).replace(r"\ ", r"[\s-]+") + r"(?:e?s|['’]s?)?(?![\w-])"
 
 
-def find_roles(text: str) -> list[tuple[int, int, str, SubjectKind, str]]:
-    """Non-overlapping role mentions, longest first: (start, end, matched text, kind, role name)."""
+@lru_cache(maxsize=1)
+def _role_patterns() -> list[tuple[re.Pattern[str], SubjectKind, str]]:
+    """Every role name as a compiled pattern, longest first (compiled once: this runs per sentence)."""
     lex = lexicon()
     names: list[tuple[str, SubjectKind, str]] = [(a, "target", lex.subject.name) for a in lex.subject.aliases]
     names += [(a, "related", r.name) for r in lex.related for a in r.aliases]
     names += [(o, "other", o) for o in lex.other_roles]
+    return [(re.compile(_role_pattern(alias)), kind, name) for alias, kind, name in
+            sorted(names, key=lambda n: -len(n[0]))]
+
+
+def find_roles(text: str) -> list[tuple[int, int, str, SubjectKind, str]]:
+    """Non-overlapping role mentions, longest first: (start, end, matched text, kind, role name)."""
     lowered = text.lower()
     found: list[tuple[int, int, str, SubjectKind, str]] = []
-    for alias, kind, name in sorted(names, key=lambda n: -len(n[0])):
-        for m in re.finditer(_role_pattern(alias), lowered):
+    for pattern, kind, name in _role_patterns():
+        for m in pattern.finditer(lowered):
             if all(m.end() <= s or m.start() >= e for s, e, *_ in found):
                 found.append((m.start(), m.end(), text[m.start():m.end()], kind, name))
     return sorted(found)

@@ -114,7 +114,6 @@ def _asks_amount(plan: QueryPlan, facet: Facet) -> bool:
 
 
 def compose(plan: QueryPlan, found: Retrieved, index: Index, settings: Settings) -> Answer:
-    lex = lexicon()
     if plan.subject_kind == "other":
         return abstain(plan.question, f"my sources don't cover {plan.subject}s.")
     if plan.unknown_terms:

@@ -157,7 +157,6 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
     sentence_vectors = (embedder.encode([by_id[s.doc_id].text[s.start:s.end] for s in sentences],
                                         batch_size=settings.encode_batch_size, progress=progress)
                         if with_sentence_vectors else None)
-    faiss = _faiss()
     kind, params = faiss_kind(settings, len(chunks))
     faiss_index = make_faiss_index(kind, params, embedder.dimension)
     faiss_index.add(vectors)

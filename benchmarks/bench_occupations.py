@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from assistant.index import load_index  # noqa: E402
-from assistant.retrieval import Retriever, fuse_minmax  # noqa: E402
+from assistant.retrieval import Retriever  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"

@@ -98,3 +98,17 @@ def built(settings: Settings, hash_embedder: HashEmbedder):
     from assistant.index import build_index
 
     return build_index(settings, hash_embedder)
+
+
+@pytest.fixture(scope="module")
+def hash_assistant(tmp_path_factory: pytest.TempPathFactory):
+    """The real five-page corpus behind the hash embedder: a small real Assistant, built once per module."""
+    from assistant.index import build_index
+    from assistant.pipeline import Assistant
+
+    repo = Path(__file__).resolve().parents[1]
+    settings = Settings(corpus_dir=repo / "corpus", index_dir=tmp_path_factory.mktemp("idx") / "index",
+                        embedder="hash")
+    embedder = HashEmbedder()
+    build_index(settings, embedder)
+    return Assistant(settings, embedder=embedder)

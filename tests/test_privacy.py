@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from assistant.privacy import EMAIL_MARK, PHONE_MARK, SafeLogFormatter, for_log, one_line, redact
-from assistant.settings import Settings
 from assistant.web.settings import WebSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,16 +112,6 @@ def test_the_server_formats_every_handler_safely(monkeypatch):
     assert all(isinstance(h.formatter, SafeLogFormatter) for h in root.handlers)
 
 
-@pytest.fixture(scope="module")
-def hash_assistant(tmp_path_factory):
-    from assistant.embedding import make_embedder
-    from assistant.index import build_index
-    from assistant.pipeline import Assistant
-
-    settings = Settings(corpus_dir=REPO / "corpus", index_dir=tmp_path_factory.mktemp("idx") / "index",
-                        embedder="hash")
-    build_index(settings, make_embedder("hash"))
-    return Assistant(settings)
 
 
 @pytest.fixture

@@ -229,16 +229,6 @@ def test_schema_adds_columns_an_older_database_lacks(web: WebSettings):
 
 # --- the service and the API with a small real Assistant -------------------------------------------
 
-@pytest.fixture(scope="module")
-def hash_assistant(tmp_path_factory):
-    from assistant.embedding import make_embedder
-    from assistant.index import build_index
-    from assistant.pipeline import Assistant
-
-    settings = Settings(corpus_dir=REPO / "corpus", index_dir=tmp_path_factory.mktemp("idx") / "index",
-                        embedder="hash")
-    build_index(settings, make_embedder("hash"))
-    return Assistant(settings)
 
 
 class MemoryStore:

@@ -11,52 +11,23 @@ import re
 
 from . import facets
 from .evidence import (FACETS_WITH_VALUES, LIST_MARGIN, MARGIN, Unit, alias_candidates, alias_units, best_passages,
-                       by_doc, facet_units, overlap, qualifiers, units_of, units_top, with_lists)
+                       by_doc, facet_units, is_other_name, overlap, qualifiers, units_of, units_top, with_lists)
 from .citations import Citations
 from .index import Index
 from .models import Answer, Facet
-from .query import QueryPlan, lexicon
+from .query import QueryPlan
 from .render import date_label
+from .replies import abstain, clarify, follow_ups, uncovered
 from .retrieval import Retrieved
 from .settings import Settings
 from .text import terms
-
-TOPICS = ("pay and pay bands, working hours, entry requirements, qualifications and apprenticeships, "
-          "skills, duties, where they work, career progression, leave and benefits, and other job titles")
-SUGGESTIONS = {
-    Facet.band: ["How much do they earn?", "How many hours do they work?"],
-    Facet.pay: ["What band do they start on?", "How many hours do they work?"],
-    Facet.hours: ["How much are they paid?", "Where do they work?"],
-    Facet.entry: ["Can I do an apprenticeship?", "What qualifications could I study for?"],
-    Facet.qualifications: ["Do I need any qualifications to start?", "Can I do an apprenticeship?"],
-    Facet.apprenticeships: ["What are the entry requirements?", "How can I progress?"],
-    Facet.skills: ["What does the job involve?", "What are the entry requirements?"],
-    Facet.duties: ["What skills do I need?", "Where do they work?"],
-    Facet.workplaces: ["How many hours do they work?", "What does the job involve?"],
-    Facet.progression: ["What qualifications could I study for?", "What band do they start on?"],
-    Facet.benefits: ["How much are they paid?", "How many hours do they work?"],
-    Facet.titles: ["What does the job involve?", "What band do they start on?"],
-    Facet.other: ["What band do OT support workers start on?", "What are the entry requirements?"],
-}
-DEFAULT_SUGGESTIONS = ["What band do OT support workers start on?", "How many hours do they work?",
-                       "Do I need a degree?"]
-
-
-def abstain(question: str, reason: str) -> Answer:
-    lex = lexicon()
-    # No curly double quotes here: in an answer they mark words quoted from a source, and nothing is.
-    text = (f"I can't answer that from my sources: {reason}\n\nThey cover {lex.subject_plural} "
-            f"({lex.subject_canonical}s): {TOPICS}. For example, try *{DEFAULT_SUGGESTIONS[0]}*")
-    return Answer(question=question, answer=text, abstained=True, reason=reason, suggestions=DEFAULT_SUGGESTIONS)
-
 
 def _quote(unit: Unit, n: int) -> str:
     return f"> “{unit.text}” [{n}]"
 
 
 def _plural(plan: QueryPlan) -> str:
-    lex = lexicon()
-    return lex.subject_plural if plan.subject_kind == "target" else f"{plan.subject}s"
+    return plan.occupation.plural if plan.occupation else "them"
 
 
 def _sentence_case(text: str) -> str:
@@ -113,12 +84,20 @@ def _asks_amount(plan: QueryPlan, facet: Facet) -> bool:
     return bool(re.search(r"how (many|long)|\bhours?\b|\bhrs\b|working week|full[- ]time", plan.corrected, re.I))
 
 
-def compose(plan: QueryPlan, found: Retrieved, index: Index, settings: Settings) -> Answer:
+def compose(plan: QueryPlan, found: Retrieved | None, index: Index, settings: Settings) -> Answer:
+    registry = index.registry
+    occ = plan.occupation
+    facet = plan.facets[0] if plan.facets else Facet.other
     if plan.subject_kind == "other":
-        return abstain(plan.question, f"my sources don't cover {plan.subject}s.")
+        return uncovered(plan.question, plan.asked or "that occupation", [registry[c] for c in plan.candidates],
+                         registry)
+    if plan.subject_kind == "clarify":
+        return clarify(plan.question, plan.alias, [registry[c] for c in plan.candidates], facet)
+    if occ is None or found is None:
+        return abstain(plan.question, "they don't describe any occupation yet.", registry)
     if plan.unknown_terms:
         shown = ", ".join(f"‘{t}’" for t in plan.unknown_terms[:3])
-        return abstain(plan.question, f"they don't mention {shown}.")
+        return abstain(plan.question, f"they don't mention {shown}.", registry, occ)
     # Questions about the role's names are about the role itself: rank their sentences by the whole
     # question; everything else by its topic.
     about_names = Facet.titles in plan.facets
@@ -129,12 +108,13 @@ def compose(plan: QueryPlan, found: Retrieved, index: Index, settings: Settings)
     conflict = False
     for facet in plan.facets or [Facet.other]:
         if facet == Facet.other:
-            chosen = [u for u in best_passages(units, plan, 2) if u.fit >= units_top(units, plan) - MARGIN]
+            chosen = [u for u in best_passages(units, plan, 2, registry)
+                      if u.fit >= units_top(units, plan, registry) - MARGIN]
             if chosen:
                 body += ["Here is what the sources say:", ""] + [_quote(u, cites.add(u)) for u in chosen]
         else:
             rule = facets.RULE[facet]
-            ranked = facet_units(units, rule, plan)
+            ranked = facet_units(units, rule, plan, registry)
             chosen = ranked
             valued = [u for u in ranked if rule.values(u.text)]
             if valued and facet in FACETS_WITH_VALUES and _asks_amount(plan, facet):
@@ -155,16 +135,16 @@ def compose(plan: QueryPlan, found: Retrieved, index: Index, settings: Settings)
         body.append("")
     if not cites.items:
         what = ", ".join(facets.RULE[f].label.lower() for f in plan.facets) or "that"
-        return abstain(plan.question, f"they don't say anything about {what} for {_plural(plan)}.")
+        refused = abstain(plan.question, f"they don't say anything about {what} for {_plural(plan)}.", registry, occ)
+        return refused.model_copy(update={"facet": facet})
     if confidence < settings.abstain_threshold:
-        return abstain(plan.question, "nothing in them matches the question closely enough.")
-    if plan.alias and plan.subject_kind == "target" and "support" not in plan.alias.lower():
-        named = alias_units(alias_candidates(index, plan.alias), plan.alias)
+        refused = abstain(plan.question, "nothing in them matches the question closely enough.", registry, occ)
+        return refused.model_copy(update={"facet": facet})
+    if plan.alias and plan.subject_kind == "target" and is_other_name(plan.alias, plan):
+        named = alias_units(alias_candidates(index, plan.alias, occ.pages), plan.alias)
         if named:
-            body.append(f"_The sources give {plan.alias.strip()} as another name for this role "
+            body.append(f"_The sources give {plan.alias.strip()} as another name for {occ.plural} "
                         f"[{cites.add(named[0])}]._")
-    facet = plan.facets[0] if plan.facets else Facet.other
     return Answer(question=plan.question, answer="\n".join(body).strip(), abstained=False,
-                  citations=cites.items, facet=facet, subject=plan.subject, confidence=round(confidence, 4),
-                  conflict=conflict,
-                  suggestions=SUGGESTIONS.get(facet, DEFAULT_SUGGESTIONS))
+                  citations=cites.items, facet=facet, subject=occ.id, occupation=occ.name,
+                  confidence=round(confidence, 4), conflict=conflict, suggestions=follow_ups(facet, occ))

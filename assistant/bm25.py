@@ -62,9 +62,15 @@ class BM25Index:
                 out[self.rows[s:e]] += self.weights[s:e]
         return out
 
-    def search(self, query_terms: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k rows with a positive score, best first (ties broken by row)."""
+    def search(self, query_terms: list[str], k: int,
+               rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k rows with a positive score, best first (ties broken by row); only among `rows` when
+        given, so a filter never empties a list that has matches inside it."""
         scores = self.scores(query_terms)
+        if rows is not None:
+            keep = np.zeros(scores.shape, dtype=bool)
+            keep[rows] = True
+            scores = np.where(keep, scores, 0)
         positive = np.flatnonzero(scores > 0)
         if positive.size == 0:
             return np.array([], dtype=np.int64), np.array([], dtype=np.float32)

@@ -29,6 +29,6 @@ class Citations:
         meta = doc.meta
         self.items.append(Citation(
             doc_id=unit.doc_id, title=meta.title, publisher=meta.publisher, url=meta.url,
-            last_updated=meta.last_updated, date_note=meta.date_note, snippet=unit.text,
+            last_updated=meta.last_updated, date_note=meta.date_note, licence=meta.licence, snippet=unit.text,
             score=round(unit.score, 4), start=unit.start, end=unit.end))
         return len(self.items)

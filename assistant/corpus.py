@@ -2,7 +2,7 @@
 
 A file is `---` + YAML metadata + `---` + the page as received (markdown, plain text or HTML).
 Metadata keys: id, title, publisher, publisher_aliases, url, last_updated, retrieved, date_note,
-licence, passages ("chunks", the default for pages, or "records": every paragraph or bullet is a passage
+licence, occupation, occupation_id, aliases, mentions (see models.DocumentMeta), passages ("chunks", the default for pages, or "records": every paragraph or bullet is a passage
 of its own, for imported structured data such as occupation task lists). A file
 without a header still loads: its id comes from the file name and its title from its first line.
 A file that is empty, binary or undecodable is reported by name and skipped; the rest still load.
@@ -81,6 +81,19 @@ def _as_date(value: object, name: str, key: str) -> date | None:
         raise DocumentError(f"{name}: {key} must be a date like 2018-09-10, not {value!r}") from err
 
 
+def _as_list(value: object) -> list:
+    return [] if value in (None, "") else value if isinstance(value, list) else [value]
+
+
+def occupation_names(value: object) -> list[dict[str, str]]:
+    """`aliases:` as a list of names (from the page itself), or a mapping from where the names came from
+    to names (what the importers write: {"ESCO alternative label": [...], ...})."""
+    if isinstance(value, dict):
+        return [{"name": str(n), "source": str(source)} for source, names in value.items()
+                for n in _as_list(names) if str(n).strip()]
+    return [{"name": str(n), "source": "aliases"} for n in _as_list(value) if str(n).strip()]
+
+
 def parse(text: str, path: Path) -> Document:
     """Split header from body, clean the body, and fill metadata the header leaves out."""
     meta: dict = {}
@@ -115,6 +128,8 @@ def parse(text: str, path: Path) -> Document:
 
     aliases = meta.get("publisher_aliases") or []
     try:
+        names = occupation_names(meta.get("aliases"))
+        mentions = [{"occupation": str(m)} if not isinstance(m, dict) else m for m in _as_list(meta.get("mentions"))]
         doc_meta = DocumentMeta(
             doc_id=text_of("id") or re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-"),
             title=text_of("title") or html_title or first_line[:120],
@@ -127,6 +142,10 @@ def parse(text: str, path: Path) -> Document:
             publisher_aliases=[str(a) for a in (aliases if isinstance(aliases, list) else [aliases])],
             source_file=path.name,
             passages=text_of("passages") or "chunks",
+            occupation=text_of("occupation"),
+            occupation_id=text_of("occupation_id"),
+            aliases=names,
+            mentions=mentions,
         )
     except ValueError as err:  # pydantic's ValidationError is a ValueError
         raise DocumentError(f"{path.name}: the metadata header has a bad value ({err})") from err

@@ -13,7 +13,9 @@ from pydantic import BaseModel
 from .facets import FacetRule
 from .index import Index
 from .models import Facet, Hit
-from .query import QueryPlan, find_roles, lexicon
+from .occupations.names import name_key
+from .occupations.registry import Registry
+from .query import QueryPlan
 from .text import terms
 
 
@@ -49,19 +51,25 @@ def units_of(hits: list[Hit], index: Index, query_vector: np.ndarray | None = No
     return out
 
 
-def about_subject(unit: Unit, plan: QueryPlan) -> bool:
-    """Is this sentence about the role the question asks about?
+OPENING = 40  # a name this close to a sentence's start is what the sentence is about
 
-    For the corpus's own role, a sentence that opens by naming another role ("Occupational therapists
-    usually start on band 5") is about that role, not ours. For another role, the sentence must name it.
-    """
-    roles = find_roles(unit.text)
-    if plan.subject_kind == "target":
-        if any(kind == "target" for *_, kind, _ in roles):
-            return True
-        opening = [r for r in roles if r[0] < 40]
-        return not any(kind in ("related", "other") for *_, kind, _ in opening)
-    return any(name == plan.subject for *_, name in roles)
+
+def about_subject(unit: Unit, plan: QueryPlan, registry: Registry) -> bool:
+    """Is this sentence about the occupation the question asks about?
+
+    On a page about it, yes, unless the sentence opens by naming another occupation ("Occupational
+    therapists usually start on band 5" is about occupational therapists, not the page's occupation).
+    On any other page (one that mentions it in passing), only a sentence that names it."""
+    occ = plan.occupation
+    if occ is None:
+        return False
+    position = registry.position[occ.id]
+    hits = [h for h in registry.matcher.find(unit.text) if h.exact]
+    if any(position in h.exact for h in hits):
+        return True
+    if unit.doc_id not in occ.pages:
+        return False
+    return not any(h.start < OPENING for h in hits)
 
 
 def overlap(unit: Unit, query_terms: set[str]) -> float:
@@ -79,9 +87,9 @@ def overlap(unit: Unit, query_terms: set[str]) -> float:
 
 
 def content_terms(plan: QueryPlan) -> set[str]:
-    """The question's terms less the role's own names, which every sentence of the corpus shares."""
-    lex = lexicon()
-    role_terms = {t for a in lex.subject.aliases for t in terms(a)}
+    """The question's terms less the occupation's own names, which nearly every sentence of its pages shares."""
+    names = plan.occupation.names if plan.occupation else []
+    role_terms = {t for n in names for t in terms(n.name)}
     return set(terms(plan.corrected)) - role_terms
 
 
@@ -99,11 +107,11 @@ def quotable(unit: Unit) -> bool:
     return unit.kind != "heading" and not _BROKEN.search(unit.text)
 
 
-def facet_units(units: list[Unit], rule: FacetRule, plan: QueryPlan) -> list[Unit]:
+def facet_units(units: list[Unit], rule: FacetRule, plan: QueryPlan, registry: Registry) -> list[Unit]:
     """Units that answer this facet for this subject, best first: how close the sentence is to the
     question, how strongly it speaks to the facet, the words it shares, and its chunk's rank."""
-    found = [u for u in in_sources(units, plan) if rule.is_evidence(u.text, u.section) and about_subject(u, plan)
-             and quotable(u)]
+    found = [u for u in in_sources(units, plan) if rule.is_evidence(u.text, u.section)
+             and about_subject(u, plan, registry) and quotable(u)]
     if rule.value:
         with_value = [u for u in found if rule.values(u.text)]
         found = with_value or found
@@ -114,7 +122,7 @@ def facet_units(units: list[Unit], rule: FacetRule, plan: QueryPlan) -> list[Uni
 
 
 def alias_units(units: list[Unit], alias: str) -> list[Unit]:
-    """Sentences that give `alias` as another name of the role (for "rehab assistant" and the like)."""
+    """Sentences that give `alias` as another name of the occupation (for "rehab assistant" and the like)."""
     key = re.sub(r"(?:e?s|['’]s?)$", "", alias.lower())
     pattern = re.compile(r"also known as|sometimes (called|referred)|referred to|\baka\b|known as|titles|"
                          r",\s*\w+ \w+,", re.IGNORECASE)
@@ -128,11 +136,12 @@ _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|el
                      r"thousand|dozen)\b", re.IGNORECASE)
 
 
-def best_passages(units: list[Unit], plan: QueryPlan, limit: int) -> list[Unit]:
+def best_passages(units: list[Unit], plan: QueryPlan, limit: int, registry: Registry) -> list[Unit]:
     """For questions no facet covers: the sentences closest to the question. A question asking how
     many, how much or when is answered only by a sentence that holds a number or a date."""
     qterms = content_terms(plan)
-    pool = [u for u in in_sources(units, plan) if about_subject(u, plan) and quotable(u) and len(u.text) > 12]
+    pool = [u for u in in_sources(units, plan) if about_subject(u, plan, registry) and quotable(u)
+            and len(u.text) > 12]
     if _COUNTING.search(plan.corrected):
         pool = [u for u in pool if _NUMBER.search(u.text)]
     # With no facet to vouch for it, a sentence must share a telling word with the question ("job" or
@@ -195,13 +204,25 @@ def with_lists(units: list[Unit], index: Index) -> list[Unit]:
     return out
 
 
-def units_top(units: list[Unit], plan: QueryPlan) -> float:
-    best = best_passages(units, plan, 1)
+def units_top(units: list[Unit], plan: QueryPlan, registry: Registry) -> float:
+    best = best_passages(units, plan, 1, registry)
     return best[0].fit if best else 0.0
 
 
-def alias_candidates(index: Index, alias: str) -> list[Unit]:
-    """Every chunk that names the alias, as units: the line giving other names may not be in the hits."""
+def alias_candidates(index: Index, alias: str, pages: list[str]) -> list[Unit]:
+    """Every chunk of these pages that names the alias, as units: the line giving other names may not
+    be among the hits."""
     key = alias.lower().rstrip("s")
-    hits = [Hit(chunk=c, score=0.0) for c in index.chunks if key in c.text.lower()]
+    hits = [Hit(chunk=index.chunks[r], score=0.0) for p in pages for r in index.chunk_rows.get(p, ())
+            if key in index.chunks[r].text.lower()]
     return units_of(hits, index)
+
+
+def is_other_name(alias: str, plan: QueryPlan) -> bool:
+    """Did the question use a name the occupation is not usually called by ("rehab assistant"), rather
+    than its own name or part of it ("support worker", "occupational therapy support")?"""
+    occ = plan.occupation
+    if occ is None:
+        return False
+    key = name_key(alias)
+    return not any(key in name_key(n) for n in (occ.name, occ.search_name or occ.name))

@@ -95,13 +95,12 @@ RULES: tuple[FacetRule, ...] = (
               r"health centres", expansion="based hospitals clinics homes settings"),
     FacetRule(Facet.progression, "Career progression",
               ((r"progress\w*|career (path|ladder)|promot\w*|move up|advance\w*|next step|in the future|"
-                r"later on|go on to|move on|become an? (occupational therapist|team leader)", 3),
-               (r"train (as|to become|to be)|assistant practitioner|team lead|route (to|into)", 4),
-               (r"\bto (become )?an? occupational therapists?\b|\broute\b", 3)),
-              r"team lead|progress (your|their) career|career progression|assistant practitioner|"
-              r"train (as|to become)|become an occupational therapist|career path|leadership|go on to|"
-              r"advance their skill", sections=r"progression|career path",
-              expansion="progression team leader assistant practitioner occupational therapist"),
+                r"later on|go on to|move on|become an? (team leader|senior|qualified|registered)", 3),
+               (r"train (as|to become|to be)|team lead|route (to|into)", 4), (r"\broute\b", 3)),
+              r"team lead|progress (your|their) career|career progression|train (as|to become)|"
+              r"(?:go on to|to) become an? [a-z]+|career path|leadership|go on to|advance their skill",
+              sections=r"progression|career path",
+              expansion="progression team leader senior qualified train become"),
     FacetRule(Facet.benefits, "Leave and benefits",
               ((r"\bleave\b|holidays?|pension|benefits?|perks|discounts?|annual|days off|vacation", 3),),
               r"annual leave|pension|discounts|bank holidays|benefits",

@@ -8,6 +8,8 @@ index/
   sentences.jsonl   every quotable sentence or bullet; row i of sentence_vectors.npy is line i
   sentence_vectors.npy  their unit-length embeddings, to rank quotes against the question
   words.json        corpus word counts, for typo correction
+  occupations.jsonl the occupation registry: id, display names, every name with where it came from, pages
+  occupation_vectors.npy  one unit vector per occupation name (row order: occupations, then their names)
   bm25/             the lexical index (see bm25.py)
 
 A build writes a sibling temporary folder and swaps it in only when complete, so a failed or killed
@@ -33,13 +35,15 @@ from .chunking import chunk_document, sentences_of
 from .corpus import corpus_hash, load_corpus
 from .embedding import Embedder
 from .errors import IndexCorruptError, IndexMissingError, IndexStaleError
-from .models import Chunk, Document, Manifest, Sentence
+from .models import Chunk, Document, Manifest, Occupation, Sentence
+from .occupations.names import name_key
+from .occupations.registry import Registry, build_registry
 from .settings import Settings
 from .text import terms, words
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the occupation registry
 _FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "words.json", "sentences.jsonl",
-          "sentence_vectors.npy")
+          "sentence_vectors.npy", "occupations.jsonl", "occupation_vectors.npy")
 _BUILD_HINT = "run `careers-assistant build`"
 
 
@@ -114,8 +118,16 @@ class Index:
 
     def __init__(self, manifest: Manifest, documents: dict[str, Document], chunks: list[Chunk], vectors,
                  bm25: BM25Index, word_counts: dict[str, int], sentences: list[Sentence],
-                 sentence_vectors, path: Path) -> None:
+                 sentence_vectors, path: Path, registry: Registry | None = None,
+                 occupation_vectors: np.ndarray | None = None) -> None:
         self.manifest, self.documents, self.chunks = manifest, documents, chunks
+        self.registry = registry or Registry(build_registry(documents.values()))
+        # One unit vector per occupation name, for the dense match when no name matches a question.
+        self.occupation_vectors = occupation_vectors
+        # Chunk rows of each page: what retrieval is filtered to for one occupation.
+        self.chunk_rows: dict[str, list[int]] = {}
+        for chunk in chunks:
+            self.chunk_rows.setdefault(chunk.doc_id, []).append(chunk.row)
         self.vectors, self.bm25, self.word_counts, self.path = vectors, bm25, word_counts, path
         self.sentences = sentences
         # An array (mapped from sentence_vectors.npy), or None when the build left sentence vectors out:
@@ -157,6 +169,9 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
     sentence_vectors = (embedder.encode([by_id[s.doc_id].text[s.start:s.end] for s in sentences],
                                         batch_size=settings.encode_batch_size, progress=progress)
                         if with_sentence_vectors else None)
+    occupations = enrich(build_registry(documents), documents, sentences)
+    names = [n.name for o in occupations for n in o.names]
+    occupation_vectors = embedder.encode(names, batch_size=settings.encode_batch_size, progress=progress)
     kind, params = faiss_kind(settings, len(chunks))
     faiss_index = make_faiss_index(kind, params, embedder.dimension)
     faiss_index.add(vectors)
@@ -168,6 +183,7 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
         corpus_hash=digest, chunk_count=len(chunks), document_count=len(documents), sentence_count=len(sentences),
         chunking={"max_tokens": settings.max_chunk_tokens, "strategy": "sections-blocks-sentences"},
         faiss_index=kind, faiss_params=params, sentence_vectors=with_sentence_vectors,
+        occupation_count=len(occupations), occupation_name_count=len(names),
         build_time=datetime.now(timezone.utc),
         build_seconds=round(time.perf_counter() - started, 3), skipped=skipped,
     )
@@ -176,7 +192,7 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
     with _build_lock(target):
         _clear_leftovers(target)
         _write_and_swap(target, manifest, documents, chunks, sentences, sentence_vectors, faiss_index, bm25,
-                        word_counts)
+                        word_counts, occupations, occupation_vectors)
     return manifest
 
 
@@ -210,8 +226,8 @@ def recover(target: Path) -> None:
 
 def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
                     sentences: list[Sentence], sentence_vectors: np.ndarray | None, faiss_index,
-                    bm25: BM25Index,
-                    word_counts: Counter) -> None:
+                    bm25: BM25Index, word_counts: Counter, occupations: list[Occupation],
+                    occupation_vectors: np.ndarray) -> None:
     faiss = _faiss()
     tmp = target.parent / f".{target.name}.building-{os.getpid()}"
     tmp.mkdir()
@@ -224,6 +240,8 @@ def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document],
         faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
         (tmp / "words.json").write_text(json.dumps(word_counts), encoding="utf-8")
         bm25.save(tmp / "bm25")
+        _write_jsonl(tmp / "occupations.jsonl", occupations)
+        np.save(tmp / "occupation_vectors.npy", np.asarray(occupation_vectors, dtype=np.float32))
         # The manifest goes last: a folder without one was never finished.
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
         _swap_in(tmp, target)
@@ -289,6 +307,9 @@ def load_index(settings: Settings, embedder_name: str) -> Index:
         # Memory-mapped: a question reads only the rows of its evidence sentences.
         sentence_vectors = (np.load(folder / "sentence_vectors.npy", mmap_mode="r")
                             if manifest.sentence_vectors else None)
+        occupations = [Occupation.model_validate_json(line)
+                       for line in (folder / "occupations.jsonl").read_text(encoding="utf-8").splitlines()]
+        occupation_vectors = np.load(folder / "occupation_vectors.npy")
     except (ValueError, RuntimeError, OSError, EOFError) as err:  # EOFError: np.load of an emptied file
         raise IndexCorruptError(f"The index in {folder}/ is damaged ({err.__class__.__name__}: "
                                 f"{str(err)[:200]}): {_BUILD_HINT}.") from err
@@ -299,7 +320,45 @@ def load_index(settings: Settings, embedder_name: str) -> Index:
     if len(sentences) != manifest.sentence_count or (
             sentence_vectors is not None and sentence_vectors.shape != (len(sentences), manifest.dimension)):
         raise IndexCorruptError(f"The sentence files in {folder}/ do not agree with the manifest: {_BUILD_HINT}.")
+    names = sum(len(o.names) for o in occupations)
+    doc_ids = {d.meta.doc_id for d in documents}
+    if (len(occupations) != manifest.occupation_count or names != manifest.occupation_name_count
+            or occupation_vectors.shape != (names, manifest.dimension)
+            or any(p not in doc_ids for o in occupations for p in o.pages + o.mentioned_in)):
+        raise IndexCorruptError(f"The occupation files in {folder}/ do not agree with the manifest or the pages: "
+                                f"{_BUILD_HINT}.")
     if vectors.d != manifest.dimension or any(c.row != i for i, c in enumerate(chunks)):
         raise IndexCorruptError(f"The index in {folder}/ is inconsistent (dimension or row order): {_BUILD_HINT}.")
     return Index(manifest, {d.meta.doc_id: d for d in documents}, chunks, vectors, bm25, word_counts, sentences,
-                 sentence_vectors, folder)
+                 sentence_vectors, folder, Registry(occupations), occupation_vectors)
+
+
+def enrich(occupations: list[Occupation], documents: list[Document],
+           sentences: list[Sentence]) -> list[Occupation]:
+    """Each occupation with the facets its pages have evidence for (the welcome screen's starters
+    offer only questions the pages can answer) and the name its pages use most."""
+    from .facets import RULES  # the facet rules are the query side's; only the build needs them here
+
+    by_id = {d.meta.doc_id: d for d in documents}
+    found: dict[str, set[str]] = {}
+    for s in sentences:
+        text = by_id[s.doc_id].text[s.start:s.end]
+        have = found.setdefault(s.doc_id, set())
+        have.update(r.facet.value for r in RULES if r.facet.value not in have and r.is_evidence(text, s.section))
+    order = [r.facet.value for r in RULES]
+
+    # The name the pages use most, counted as the matcher reads them (the longest name at each place:
+    # "occupational therapy support workers" counts for that name, not for "occupational therapy support").
+    registry = Registry(occupations)
+    used: Counter = Counter()
+    for doc in documents:
+        for hit in registry.matcher.find(doc.text):
+            for position in hit.exact:
+                used[(position, name_key(hit.text))] += 1
+
+    def most_used(i: int, o: Occupation) -> str:
+        counts = [(used[(i, name_key(n.name))] * len(n.name), -k) for k, n in enumerate(o.names)]
+        return o.names[-max(counts)[1]].name
+
+    return [o.model_copy(update={"facets": [f for f in order if any(f in found.get(p, ()) for p in o.pages)],
+                                 "search_name": most_used(i, o)}) for i, o in enumerate(occupations)]

@@ -45,6 +45,55 @@ class DocumentMeta(BaseModel):
     # "chunks": blocks merged into passages up to the model's window (pages); "records": every paragraph
     # or bullet is a passage of its own (structured records such as an occupation's task list).
     passages: Literal["chunks", "records"] = "chunks"
+    # Which occupation the page describes, as its front matter declares it (`occupation:`,
+    # `occupation_id:`, `aliases:`); None when the header is silent and the build derives it.
+    occupation: str | None = None
+    occupation_id: str | None = None
+    # Other names, each with where it came from ("aliases" for a page's own list; "ESCO alternative
+    # label", "O*NET reported title" and so on for imported pages).
+    aliases: list["OccupationName"] = Field(default_factory=list)
+    # Occupations the page mentions in passing ("Occupational therapists usually start on band 5"):
+    # questions about them are answered only from the sentences of this page that name them.
+    mentions: list["Mention"] = Field(default_factory=list)
+
+
+class OccupationName(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    source: str  # where the name came from: "occupation", "aliases", "title", "also known as line", ...
+
+
+class Mention(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    occupation: str
+    occupation_id: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+
+
+class Occupation(BaseModel):
+    """One occupation of the index's registry (occupations.jsonl): learned from the pages at build time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str  # singular display name, "paramedic"
+    plural: str  # "paramedics"
+    names: list[OccupationName]  # every name a question may use, the display name first
+    pages: list[str] = Field(default_factory=list)  # doc ids of the pages about it
+    mentioned_in: list[str] = Field(default_factory=list)  # doc ids of pages that only mention it
+    facets: list[str] = Field(default_factory=list)  # facets its pages have evidence for, for starters
+    # The name its pages use most: what retrieval searches for, whatever the question called it.
+    search_name: str | None = None
+
+    @property
+    def covered(self) -> bool:
+        """Has pages of its own (an occupation only mentioned in passing has none)."""
+        return bool(self.pages)
+
+
+DocumentMeta.model_rebuild()  # its name and mention fields refer to the two models above
 
 
 class Block(BaseModel):
@@ -104,6 +153,8 @@ class Manifest(BaseModel):
     chunk_count: int
     document_count: int
     sentence_count: int = 0
+    occupation_count: int = 0
+    occupation_name_count: int = 0  # rows of occupation_vectors.npy
     chunking: dict[str, int | str]
     faiss_index: str
     faiss_params: dict[str, int] = Field(default_factory=dict)
@@ -134,6 +185,15 @@ class Citation(BaseModel):
     start: int
     end: int
     date_note: str | None = None
+    licence: str | None = None  # the attribution the source's licence asks for (ESCO, O*NET)
+
+
+class ClarifyOption(BaseModel):
+    """One answer to "which occupation do you mean?": what the chat's button shows and sends."""
+
+    occupation_id: str
+    name: str
+    question: str  # the text a client sends to choose it
 
 
 class Turn(BaseModel):
@@ -141,13 +201,15 @@ class Turn(BaseModel):
 
     question: str
     facet: Facet | None = None
-    subject: str | None = None
+    subject: str | None = None  # the occupation id the answer was about
     abstained: bool = False
+    # The question that was waiting for "which occupation?" when this turn asked it back.
+    pending: str | None = None
 
 
 # The fields of an answer that `ask --json` and `POST /api/ask` both return: a contract other tools use.
 ANSWER_JSON_FIELDS = frozenset({"question", "answer", "abstained", "citations", "facet", "confidence", "conflict",
-                                "reason", "error", "suggestions"})
+                                "reason", "error", "suggestions", "occupation", "clarify"})
 
 
 class Answer(BaseModel):
@@ -156,12 +218,16 @@ class Answer(BaseModel):
     abstained: bool
     citations: list[Citation] = Field(default_factory=list)
     facet: Facet | None = None
-    subject: str | None = None  # the role the answer is about
+    subject: str | None = None  # the occupation id the answer is about
+    occupation: str | None = None  # its display name
     confidence: float = 0.0
     reason: str | None = None  # why it abstained or refused
     conflict: bool = False
     suggestions: list[str] = Field(default_factory=list)
     error: str | None = None  # set when the question itself was refused (empty, too long, junk)
+    # Set when the question's occupation is ambiguous: the answer asks which one, these are the choices.
+    clarify: list[ClarifyOption] = Field(default_factory=list)
+    pending: str | None = None  # the question the choice applies to
 
     def public(self) -> dict:
         """The JSON contract: what `ask --json` prints and `/api/ask` returns."""

@@ -37,6 +37,11 @@ class Assistant:
         self.embedder = embedder or make_embedder(settings.embedder, query_encoder=settings.query_encoder)
         self.index.attach_sentence_encoder(self.embedder)  # when the build left sentence vectors out
         self.retriever = Retriever(self.index, self.embedder, settings)
+        self.reader = self.retriever.reader()
+
+    def known_subject(self, subject: object) -> bool:
+        """Is this an occupation id of the loaded index? (A client's conversation state is checked.)"""
+        return isinstance(subject, str) and subject in self.index.registry
 
     def reload(self) -> "Assistant":
         """A new Assistant on the index now in settings.index_dir, sharing this one's embedder, so the
@@ -55,7 +60,9 @@ class Assistant:
             shown = question if isinstance(question, str) and len(question) <= 200 else str(question)[:200]
             return Response(answer=Answer(question=shown, answer=str(err), abstained=True, error=str(err),
                                           reason=str(err)))
-        query = plan(text, history or [], self.retriever.speller, self.retriever.publishers)
+        query = plan(text, history or [], self.reader)
+        if query.subject_kind in ("other", "clarify", "none"):  # nothing to search: the answer asks or declines
+            return Response(answer=compose(query, None, self.index, self.settings), plan=query)
         # Figures are compared across every page that gives one, so those questions look wider.
         wide = any(f in FACETS_WITH_VALUES for f in query.facets)
         found = self.retriever.search(query, self.settings.candidates if wide else self.settings.evidence_chunks)
@@ -77,5 +84,5 @@ class Conversation:
         answer = response.answer
         if not answer.error:
             self.turns.append(Turn(question=answer.question, facet=answer.facet, subject=answer.subject,
-                                   abstained=answer.abstained))
+                                   abstained=answer.abstained, pending=answer.pending))
         return response

@@ -6,34 +6,30 @@ Flows one way: question (+ the conversation so far) -> QueryPlan. Nothing here s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-import yaml
+import numpy as np
 from pydantic import BaseModel
 
 from . import facets
 from .errors import QuestionError
-from .models import Facet, Turn
+from .models import Facet, Occupation, Turn
+from .occupations.registry import Registry
+from .occupations.resolve import Resolution, resolve
 from .spelling import Speller
 from .text import STOPWORDS, words
 
-SubjectKind = Literal["target", "related", "other", "none"]
-
-
-class Role(BaseModel):
-    name: str
-    aliases: list[str]
-
-
-class Lexicon(BaseModel):
-    subject: Role
-    subject_plural: str
-    subject_canonical: str
-    related: list[Role]
-    other_roles: list[str]
-    common_words: frozenset[str]
+# Who a question is about, as the answer needs to know it:
+#   "target"   an occupation with pages of its own (answered from them)
+#   "related"  one the pages only mention (answered from the sentences that name it)
+#   "other"    one the corpus does not cover (declined by name, with the nearest covered ones)
+#   "clarify"  the name fits several, or none is named in a corpus of several: ask which
+#   "none"     nothing to go on (an empty registry)
+SubjectKind = Literal["target", "related", "other", "clarify", "none"]
 
 
 class QueryPlan(BaseModel):
@@ -41,14 +37,36 @@ class QueryPlan(BaseModel):
     corrected: str
     facets: list[Facet]
     subject_kind: SubjectKind
-    subject: str | None  # the role's name as answers use it
-    alias: str | None = None  # the other name the user used for the subject, if any
+    subject: str | None  # the occupation's id
+    occupation: Occupation | None = None
+    alias: str | None = None  # the name the user used for the occupation, if any
+    candidates: list[str] = []  # occupation ids: the choices to ask about, or the nearest covered ones
+    asked: str | None = None  # an occupation the corpus does not cover, as the user named it
+    resolved_by: str = "none"  # name, partial, dense, conversation, only (the corpus has one), none
     unknown_terms: list[str] = []
     dense_text: str
-    topic_text: str  # the question without the role's or publishers' names: what is asked about it
+    topic_text: str  # the question without the occupation's or publishers' names: what is asked about it
     lexical_text: str
-    inherited: bool = False  # the subject or facet came from earlier in the conversation
+    inherited: bool = False  # the occupation or facet came from earlier in the conversation
     sources: list[str] = []  # doc ids of the publishers the question names ("what does the BBC say")
+    pending: str | None = None  # the earlier question this one chose an occupation for
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What reading a question needs from the index, made once per loaded index."""
+
+    registry: Registry
+    speller: Speller
+    publishers: dict[str, list[str]]
+    common_words: frozenset[str]
+    encode: Callable[[str], np.ndarray] | None = None  # the query encoder, for the dense name match
+    name_vectors: np.ndarray | None = None
+    threshold: float = 1.0  # cosine a dense name match needs (settings.occupation_match_threshold)
+
+    def ordinary(self, word: str) -> bool:
+        """An everyday or question word: no occupation's name is made of these alone."""
+        return word in STOPWORDS or word in self.common_words or word in _FACET_WORDS
 
 
 def _inflections(verb: str) -> list[str]:
@@ -59,8 +77,8 @@ def _inflections(verb: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def lexicon() -> Lexicon:
-    data = yaml.safe_load(resources.files("assistant").joinpath("data/roles.yaml").read_text("utf-8"))
+def common_words() -> frozenset[str]:
+    """Everyday English a question may use (package data: no occupation in it)."""
     text = resources.files("assistant").joinpath("data/common_words.txt").read_text("utf-8")
     common: set[str] = set()
     in_verbs = False
@@ -72,39 +90,10 @@ def lexicon() -> Lexicon:
             common.add(w)
             if in_verbs:
                 common.update(_inflections(w))
-    s = data["subject"]
-    return Lexicon(
-        subject=Role(name=s["name"], aliases=s["aliases"]), subject_plural=s["plural"],
-        subject_canonical=s["canonical"], related=[Role(**r) for r in data["related"]],
-        other_roles=data["other_roles"], common_words=frozenset(common),
-    )
+    return frozenset(common)
 
 
-def _role_pattern(alias: str) -> str:
-    # Plurals and possessives: "OT assistants", "nurses", "rehab assistant's".
-    return r"(?<![\w-])" + re.escape(alias.lower()).replace(r"\ ", r"[\s-]+") + r"(?:e?s|['’]s?)?(?![\w-])"
-
-
-@lru_cache(maxsize=1)
-def _role_patterns() -> list[tuple[re.Pattern[str], SubjectKind, str]]:
-    """Every role name as a compiled pattern, longest first (compiled once: this runs per sentence)."""
-    lex = lexicon()
-    names: list[tuple[str, SubjectKind, str]] = [(a, "target", lex.subject.name) for a in lex.subject.aliases]
-    names += [(a, "related", r.name) for r in lex.related for a in r.aliases]
-    names += [(o, "other", o) for o in lex.other_roles]
-    return [(re.compile(_role_pattern(alias)), kind, name) for alias, kind, name in
-            sorted(names, key=lambda n: -len(n[0]))]
-
-
-def find_roles(text: str) -> list[tuple[int, int, str, SubjectKind, str]]:
-    """Non-overlapping role mentions, longest first: (start, end, matched text, kind, role name)."""
-    lowered = text.lower()
-    found: list[tuple[int, int, str, SubjectKind, str]] = []
-    for pattern, kind, name in _role_patterns():
-        for m in pattern.finditer(lowered):
-            if all(m.end() <= s or m.start() >= e for s, e, *_ in found):
-                found.append((m.start(), m.end(), text[m.start():m.end()], kind, name))
-    return sorted(found)
+_FACET_WORDS = frozenset(w for r in facets.RULES for w in words(r.expansion + " " + r.label))
 
 
 def validate(question: str, max_chars: int) -> str:
@@ -113,7 +102,7 @@ def validate(question: str, max_chars: int) -> str:
         raise QuestionError("The question must be text.")
     q = question.strip()
     if not q:
-        raise QuestionError("The question is empty. Ask something like: What band do OT support workers start on?")
+        raise QuestionError("The question is empty. Please type a question about a job, such as how much it pays.")
     if len(q) > max_chars:
         raise QuestionError(f"The question is {len(q):,} characters long; please keep it under {max_chars:,}.")
     printable = sum(c.isprintable() or c in "\n\t" for c in q)
@@ -131,7 +120,8 @@ def _corrected(question: str, speller: Speller, known: frozenset[str]) -> tuple[
         word = m.group(0)
         low = word.lower().replace("’", "'")
         singular = re.sub(r"(?<=\w)e?s$", "", low)
-        if low in STOPWORDS or low in known or singular in known or speller.known(low) or not low.isalpha():
+        if (low in STOPWORDS or low in known or singular in known or speller.known(low) or speller.known(singular)
+                or not low.isalpha()):
             return word
         better = speller.correct(low)
         if better is None:
@@ -141,14 +131,6 @@ def _corrected(question: str, speller: Speller, known: frozenset[str]) -> tuple[
         return better
 
     return re.sub(r"[^\W\d_]+(?:['’][^\W\d_]+)*", fix, question), unknown
-
-
-def _topic(text: str, roles: list[tuple[int, int, str, SubjectKind, str]]) -> str:
-    for s, e, _, kind, _ in reversed(roles):
-        if kind == "target":
-            text = text[:s] + text[e:]
-    text = " ".join(text.split())
-    return text if any(w not in STOPWORDS for w in words(text)) else ""
 
 
 def find_publishers(text: str, publishers: dict[str, list[str]]) -> tuple[str, list[str]]:
@@ -166,59 +148,106 @@ def find_publishers(text: str, publishers: dict[str, list[str]]) -> tuple[str, l
 _MARKUP = re.compile(r"<[^>]{0,200}>|\]\([^)]{0,200}\)|[\[\]]")
 
 
-def plan(question: str, history: list[Turn], speller: Speller,
-         publishers: dict[str, list[str]] | None = None) -> QueryPlan:
-    lex = lexicon()
+def _without(text: str, spans: list[tuple[int, int]], put: str = "") -> str:
+    for s, e in sorted(spans, reverse=True):
+        text = text[:s] + put + text[e:]
+    return " ".join(text.split())
+
+
+_NEXT_STEP = re.compile(r"\b(?:become|becoming|train(?:ing)?\s+(?:as|to)|route|move\s+(?:on|up)|step|progress\w*|"
+                        r"go\s+on)\b", re.IGNORECASE)
+
+
+def _names_a_next_step(text: str, registry: Registry) -> bool:
+    """"Can a X train as a Y?", "Is this a route from X to Y?": two occupations, the second after words of
+    moving on, ask about progression from the first to the second."""
+    hits = [h for h in registry.matcher.find(text) if h.exact]
+    if len({h.exact for h in hits}) < 2:
+        return False
+    return any(_NEXT_STEP.search(text[hits[0].end:h.start]) for h in hits[1:])
+
+
+def _facets_from(history: list[Turn], corrected: str) -> list[Facet]:
+    """A short question that asks nothing itself ("and for paramedics?") asks what the last one did."""
+    last = next((t.facet for t in reversed(history)
+                 if t.facet and t.facet != Facet.other and (not t.abstained or t.pending)), None)
+    return [last] if last and len(words(corrected)) <= 8 else []
+
+
+def _occupation(res: Resolution, history: list[Turn], reader: Reader) -> tuple[SubjectKind, str | None, str, list[str]]:
+    """(kind, occupation id, how it was found, candidates) from the resolution and the conversation."""
+    registry = reader.registry
+    if res.kind == "named" and res.occupation:
+        kind: SubjectKind = "target" if registry[res.occupation].covered else "related"
+        return kind, res.occupation, res.method, []
+    if res.kind == "clarify":
+        return "clarify", None, res.method, res.candidates
+    if res.kind == "uncovered":
+        return "other", None, res.method, res.candidates
+    last = next((t for t in reversed(history) if not t.abstained and t.subject in registry), None)
+    if last and last.subject:
+        kind = "target" if registry[last.subject].covered else "related"
+        return kind, last.subject, "conversation", []
+    covered = registry.covered
+    if len(covered) == 1:  # a corpus about one occupation: every question is about it
+        return "target", covered[0].id, "only", []
+    if not covered:
+        return "none", None, "none", []
+    return "clarify", None, "none", [o.id for o in registry.examples(6)]
+
+
+def plan(question: str, history: list[Turn], reader: Reader, *, force: str | None = None) -> QueryPlan:
+    registry = reader.registry
     # Markup says nothing about careers: "<img src=x onerror=...> what band?" asks "what band?".
     asked_text = " ".join(_MARKUP.sub(" ", question).split()) or question
-    role_words = {w for r in [lex.subject, *lex.related] for a in r.aliases for w in words(a)}
-    role_words |= {w for o in lex.other_roles for w in words(o)}
-    corrected, unknown = _corrected(asked_text, speller, lex.common_words | role_words)
-    without_publishers, sources = find_publishers(corrected, publishers or {})
-    roles = find_roles(without_publishers)
+    corrected, unknown = _corrected(asked_text, reader.speller, reader.common_words)
+    without_publishers, sources = find_publishers(corrected, reader.publishers)
+    res = resolve(without_publishers, registry, ordinary=reader.ordinary, encode=reader.encode,
+                  vectors=reader.name_vectors, threshold=reader.threshold)
     asked = facets.detect(corrected)
-    kinds = {kind for *_, kind, _ in roles}
-    # The role named in the question wins; a question that names none continues the conversation.
-    alias: str | None = None
-    inherited = False
-    if "target" in kinds:
-        kind: SubjectKind = "target"
-        subject: str | None = lex.subject.name
-        alias = next(t for _, _, t, k, _ in roles if k == "target")
-    elif "related" in kinds or "other" in kinds:
-        _, _, alias, kind, subject = next(r for r in roles if r[3] in ("related", "other"))
-    else:
-        last = next((t for t in reversed(history) if not t.abstained and t.subject), None)
-        kind, subject = ("target", lex.subject.name)
-        if last and last.subject and last.subject != lex.subject.name:
-            kind, subject = "related", last.subject
-        inherited = bool(last)
+    if _names_a_next_step(without_publishers, registry) and Facet.progression not in asked:
+        asked = [Facet.progression]
+    # An occupation's name answering "which occupation do you mean?": the waiting question is asked again.
+    waiting = history[-1].pending if history and not force else None
+    if waiting and res.kind == "named" and res.occupation and not asked and len(words(corrected)) <= 8:
+        chosen = plan(waiting, history[:-1], reader, force=res.occupation)
+        return chosen.model_copy(update={"question": question, "pending": waiting, "inherited": True})
+    if force:
+        res = Resolution(kind="named", occupation=force, method="name", spans=res.spans, alias=res.alias)
+    kind, subject, how, candidates = _occupation(res, history, reader)
+    inherited = how == "conversation"
     if not asked and history:
-        last_facet = next((t.facet for t in reversed(history)
-                           if t.facet and t.facet != Facet.other and not t.abstained), None)
-        if last_facet and len(words(corrected)) <= 8:
-            asked, inherited = [last_facet], True
-    # Search for the role by the name the pages use most, whatever the user called it.
-    name_for_search = lex.subject_canonical if kind == "target" else (subject or "")
-    dense = without_publishers
-    for s, e, text, k, _ in reversed(roles):
-        if k == "target":
-            dense = dense[:s] + lex.subject_canonical + dense[e:]
-    if inherited and kind == "target" and "target" not in kinds:
-        dense = f"{dense} ({lex.subject_canonical})"
-    elif inherited and kind == "related" and not kinds:
-        dense = f"{dense} ({subject})"
+        asked = _facets_from(history, corrected)
+        inherited = inherited or bool(asked)
+    occ = registry[subject] if subject else None
+    # Search for the occupation by the name its pages use most, whatever the user called it.
+    search_name = (occ.search_name or occ.name) if occ else ""
+    dense = _without(without_publishers, res.spans, f" {search_name} ") if occ and res.spans else without_publishers
+    if occ and not res.spans:
+        dense = f"{dense} ({search_name})"
     expansion = " ".join(facets.RULE[f].expansion for f in asked)
-    # A word that is in neither the sources nor everyday English, and is no typo of either, names
-    # something the sources don't cover ("overtime", "Australia", "paramedic"): the answer declines.
-    # Words of three letters or fewer are mostly typos and text-speak ("wot", "wek", "hw"); only an
-    # acronym among them ("DBS") names something.
-    blocking = [w for w in unknown if len(w) > 3 or (w.isupper() and len(w) > 1)]
+    # A word in neither the sources nor everyday English, and no typo of either, names something the
+    # sources don't cover ("overtime", "France"). It declines the question only when it is a good part
+    # of what is asked: one odd word ("Which professional body ...") does not veto the rest. Words of
+    # three letters or fewer are mostly typos and text-speak ("wot", "hw"); only an acronym ("DBS") counts.
+    name_words = {w for s, e in res.spans for w in words(without_publishers[s:e])}
+    blocking = [w for w in unknown if (len(w) > 3 or (w.isupper() and len(w) > 1)) and w.lower() not in name_words]
+    content = [w for w in words(_without(without_publishers, res.spans)) if w not in STOPWORDS]
+    if content and len(blocking) / len(content) < 0.25:
+        blocking = []
     return QueryPlan(
-        question=question, corrected=corrected, facets=asked, subject_kind=kind, subject=subject,
-        alias=alias, unknown_terms=blocking, dense_text=" ".join(dense.split()), sources=sources,
-        topic_text=_topic(without_publishers, roles),
-        lexical_text=" ".join(f"{dense} {'' if name_for_search.lower() in dense.lower() else name_for_search} "
+        question=question, corrected=corrected, facets=asked, subject_kind=kind, subject=subject, occupation=occ,
+        alias=res.alias if res.kind in ("named", "clarify") else None, candidates=candidates, asked=res.asked,
+        resolved_by=how, unknown_terms=blocking, dense_text=" ".join(dense.split()), sources=sources,
+        # Sentences are ranked by the topic: on the pages about an occupation nearly every sentence names it,
+        # so its name is left out; one only mentioned in passing is answered by sentences naming it, so it stays.
+        topic_text=_topic(without_publishers, res.spans if kind == "target" else []),
+        lexical_text=" ".join(f"{dense} {'' if search_name.lower() in dense.lower() else search_name} "
                               f"{expansion}".split()),
         inherited=inherited,
     )
+
+
+def _topic(text: str, spans: list[tuple[int, int]]) -> str:
+    topic = _without(text, spans)
+    return topic if any(w not in STOPWORDS for w in words(topic)) else ""

@@ -12,9 +12,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from .embedding import Embedder
+from .filtered import dense_among
 from .index import Index
 from .models import Hit
-from .query import QueryPlan, lexicon
+from .query import QueryPlan, Reader, common_words
 from .settings import Settings
 from .spelling import Speller
 from .text import terms, words
@@ -48,12 +49,13 @@ def fuse_rrf(dense: dict[int, float], lexical: dict[int, float], k: int) -> dict
 
 def vocabulary(index: Index) -> dict[str, int]:
     """Words a question may use without being "about something the sources don't cover": the corpus's
-    words, its pages' titles and publishers, everyday question words and the role names."""
-    lex = lexicon()
+    words, its pages' titles and publishers, everyday question words and every occupation name's words."""
     counts = dict(index.word_counts)
     extra = [w for d in index.documents.values() for w in words(f"{d.meta.title} {d.meta.publisher}")]
-    extra += list(lex.common_words)
-    extra += [w for r in [lex.subject, *lex.related] for a in r.aliases for w in words(a)]
+    extra += list(common_words())
+    registry = getattr(index, "registry", None)
+    if registry is not None:
+        extra += [w for o in registry.occupations for n in o.names for w in words(n.name)]
     for w in extra:
         counts[w] = counts.get(w, 0) + 1
     return counts
@@ -78,14 +80,39 @@ class Retriever:
             for name in [doc.meta.publisher, *doc.meta.publisher_aliases]:
                 self.publishers.setdefault(name, []).append(doc.meta.doc_id)
 
-    def dense(self, vector: np.ndarray, k: int) -> dict[int, float]:
-        k = min(k, self.index.vectors.ntotal)
-        scores, rows = self.index.vectors.search(vector.reshape(1, -1), k)
-        return {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
+    def reader(self) -> Reader:
+        """What query.plan needs to read a question against this index."""
+        index = self.index
 
-    def lexical(self, text: str, k: int) -> dict[int, float]:
-        rows, scores = self.index.bm25.search(terms(text), k)
-        return {int(r): float(s) for r, s in zip(rows, scores)}
+        def encode(text: str) -> np.ndarray:
+            return self.embedder.encode([text])[0]
+
+        return Reader(registry=index.registry, speller=self.speller, publishers=self.publishers,
+                      common_words=common_words(), encode=encode, name_vectors=index.occupation_vectors,
+                      threshold=self.settings.occupation_match_threshold)
+
+    def dense(self, vector: np.ndarray, k: int, rows: np.ndarray | None = None) -> dict[int, float]:
+        """Top-k chunks by cosine; only among `rows` when given (see filtered.py)."""
+        if rows is not None:
+            return dense_among(self.index.vectors, vector, rows, k)
+        k = min(k, self.index.vectors.ntotal)
+        scores, found = self.index.vectors.search(vector.reshape(1, -1), k)
+        return {int(r): float(s) for r, s in zip(found[0], scores[0]) if r >= 0}
+
+    def lexical(self, text: str, k: int, rows: np.ndarray | None = None) -> dict[int, float]:
+        found, scores = self.index.bm25.search(terms(text), k, rows)
+        return {int(r): float(s) for r, s in zip(found, scores)}
+
+    def rows_for(self, plan: QueryPlan) -> np.ndarray | None:
+        """The chunks a question may be answered from: its occupation's pages (or, for one only mentioned
+        in passing, the pages that mention it), and of those only the publishers it names, if any."""
+        occ = plan.occupation
+        if occ is None:
+            return None
+        docs = occ.pages or occ.mentioned_in
+        if plan.sources:
+            docs = [d for d in docs if d in plan.sources] or docs
+        return np.array(sorted(r for d in docs for r in self.index.chunk_rows.get(d, ())), dtype=np.int64)
 
     def fused(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
         if self.settings.fusion == "rrf":
@@ -109,7 +136,8 @@ class Retriever:
         texts = [plan.dense_text] + ([plan.topic_text] if plan.topic_text else [])
         vectors = self.embedder.encode(texts)
         vector = vectors[0]
-        dense, lexical = self.dense(vector, n), self.lexical(plan.lexical_text, n)
+        rows = self.rows_for(plan)
+        dense, lexical = self.dense(vector, n, rows), self.lexical(plan.lexical_text, n, rows)
         fused = self.fused(dense, lexical)
         best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
         hits = [Hit(chunk=self.index.chunks[r], score=fused[r], dense=dense.get(r), lexical=lexical.get(r))

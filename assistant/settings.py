@@ -57,5 +57,9 @@ class Settings(BaseModel):
 
     # Answering. Below this confidence the assistant says the sources don't cover the question.
     abstain_threshold: float = 0.25  # chosen by `careers-assistant calibrate` (see README)
+    # Cosine a phrase in an occupation's place ("how much does a X earn") needs to an occupation's name
+    # when no name matches exactly; below it, X is an occupation the corpus does not cover. Calibrated on
+    # a frozen split of withheld taxonomy titles (benchmarks/bench_occupations.py, benchmarks/README.md).
+    occupation_match_threshold: float = 0.8
     max_question_chars: int = 1000
     max_quotes_per_answer: int = 5

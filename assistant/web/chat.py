@@ -24,7 +24,7 @@ from .present import ChatReply, apology, reply_for, slow_down
 from .ratelimit import client_key, retry_after
 from .state import current
 from .store import tune_sqlite
-from .welcome import ICON, STARTERS
+from .welcome import ICON
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ async def _chat_profiles(user=None, language=None) -> list[cl.ChatProfile]:
 
 @cl.set_starters
 async def _starters(user=None, language=None) -> list[cl.Starter]:
-    return [cl.Starter(label=label, message=message) for label, message in STARTERS]
+    return [cl.Starter(label=label, message=message) for label, message in current().welcome.starters]
 
 
 @cl.on_app_startup

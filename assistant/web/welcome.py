@@ -7,20 +7,18 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
+from .. import facets
 from ..index import Index
-from ..query import lexicon
+from ..models import Facet
 from ..render import date_label
+from ..replies import facets_of, question_for
 from .safety import escape_markdown, safe_url
 
-# The common questions, in the words people use; each is answered from the corpus (see evals/).
-STARTERS: list[tuple[str, str]] = [
-    ("Starting band", "What band do OT support workers start on?"),
-    ("Pay", "How much do OT support workers earn?"),
-    ("Hours", "How many hours a week do OT support workers work?"),
-    ("Entry requirements", "Do I need a degree to become an OT support worker?"),
-    ("Apprenticeships", "Can I become an OT support worker through an apprenticeship?"),
-    ("Career progression", "How can an OT support worker progress?"),
-]
+MAX_STARTERS = 6  # Chainlit shows them as a row of buttons; more would wrap off the first screen
+MAX_LISTED = 12  # occupations named on the first screen; above this, a count and examples
+# The facets people ask about first, in that order (the starters offer those the pages answer).
+STARTER_FACETS = [Facet.pay, Facet.band, Facet.hours, Facet.entry, Facet.duties, Facet.apprenticeships,
+                  Facet.progression, Facet.skills, Facet.workplaces, Facet.qualifications]
 
 # A small inline icon: the welcome text only shows on Chainlit's first screen next to a chat profile
 # icon, and a data: URI needs no file on disk and no network request.
@@ -38,9 +36,12 @@ class SourceSummary(BaseModel):
 
 
 class Welcome(BaseModel):
-    role: str  # "OT support workers"
-    role_long: str  # "occupational therapy support workers"
+    role: str  # the chat profile's name: the only occupation's plural, or "Careers"
+    occupations: list[str]  # plurals of the covered occupations named on the first screen
+    occupation_count: int
     sources: list[SourceSummary]
+    publisher_count: int = 0
+    starters: list[tuple[str, str]] = []  # (label, question), each answered from the index
 
     @property
     def publishers(self) -> list[str]:
@@ -48,16 +49,25 @@ class Welcome(BaseModel):
 
     def short(self) -> str:
         """The first screen: two or three sentences, above the starters."""
-        pubs = self.publishers
+        pubs = self.publishers[:6]
+        more = len(self.publishers) - len(pubs)
         named = ", ".join(pubs[:-1]) + f" and {pubs[-1]}" if len(pubs) > 1 else "".join(pubs)
-        return (f"I answer questions about **{escape_markdown(self.role)}** "
-                f"({escape_markdown(self.role_long)}s): pay bands, hours, entry routes, skills and progression.\n\n"
+        if more > 0:
+            named = f"{', '.join(pubs)} and {more:,} more"
+        shown = [f"**{escape_markdown(o)}**" for o in self.occupations]
+        listed = ", ".join(shown[:-1]) + f" and {shown[-1]}" if len(shown) > 1 else "".join(shown)
+        about = (listed if self.occupation_count <= len(self.occupations)
+                 else f"{self.occupation_count:,} occupations, for example {listed}")
+        return (f"I answer questions about {about}: pay, hours, entry routes, skills and progression, "
+                f"as far as my pages cover them.\n\n"
                 f"I only quote my sources ({escape_markdown(named)}) and number each quote, so you can "
                 f"open the passage and check its date. When they don't cover a question, I say so.")
 
     def markdown(self) -> str:
         """chainlit.md, shown by the Readme button: the same, with every page listed."""
         lines = ["# Careers assistant", "", self.short(), "", "## Sources", ""]
+        if len(self.sources) < len(self.publishers) or self.publisher_count > len(self.sources):
+            lines += [f"{len(self.sources):,} of the pages are listed here.", ""]
         for s in self.sources:
             url = safe_url(s.url)
             title = f"[{escape_markdown(s.title)}](<{url}>)" if url else escape_markdown(s.title)
@@ -68,11 +78,33 @@ class Welcome(BaseModel):
         return "\n".join(lines) + "\n"
 
 
+MAX_SOURCES = 40  # pages listed in the Readme; a corpus of thousands gets a count and the first ones
+
+
+def starters_for(index: Index) -> list[tuple[str, str]]:
+    """The first questions to offer: the best-described occupations, each with facets its pages answer."""
+    chosen = index.registry.examples(MAX_STARTERS)
+    out: list[tuple[str, str]] = []
+    # One occupation: its facets; several: round-robin, so each occupation gets its commonest questions.
+    for depth in range(len(STARTER_FACETS)):
+        for occ in chosen:
+            have = [f for f in STARTER_FACETS if f in facets_of(occ)]
+            if depth < len(have) and len(out) < MAX_STARTERS:
+                label = facets.RULE[have[depth]].label
+                out.append((label if len(chosen) == 1 else f"{label}: {occ.name}", question_for(occ, have[depth])))
+    return out
+
+
 def welcome_for(index: Index) -> Welcome:
-    lex = lexicon()
+    registry = index.registry
+    docs = sorted(index.documents.values(), key=lambda d: (d.meta.publisher, d.meta.title))
     sources = [SourceSummary(publisher=d.meta.publisher, title=d.meta.title, date=date_label(d.meta), url=d.meta.url)
-               for d in sorted(index.documents.values(), key=lambda d: (d.meta.publisher, d.meta.title))]
-    return Welcome(role=lex.subject_plural, role_long=lex.subject_canonical, sources=sources)
+               for d in docs[:MAX_SOURCES]]
+    covered = registry.examples(MAX_LISTED)
+    role = covered[0].plural if len(registry.covered) == 1 else "Careers"
+    return Welcome(role=role, occupations=[o.plural for o in covered[:MAX_LISTED if len(registry.covered) <= MAX_LISTED else 3]],
+                   occupation_count=len(registry.covered), sources=sources,
+                   publisher_count=len({d.meta.publisher for d in docs}), starters=starters_for(index))
 
 
 def write_chainlit_md(welcome: Welcome, app_root: Path) -> Path:

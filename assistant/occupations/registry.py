@@ -1,0 +1,200 @@
+"""The occupation registry: which occupations the corpus describes, under which names, on which pages.
+
+Learned at build time from the pages (front matter first, then the title and the page's own "also
+known as" lines) and written to the index as occupations.jsonl; nothing about any occupation is in
+code. Rules the rest of the pipeline relies on:
+- Every page is about exactly one occupation (its `pages`); a page may mention others in passing
+  (their `mentioned_in`), and those are answered only from sentences that name them.
+- Pages whose occupations have the same id, or the same display name, describe one occupation.
+- Name matching is a dictionary lookup per word span (NameMatcher): no regex per name, so it costs
+  the same for five names or the 100,000 of ESCO and O*NET.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..models import Document, Occupation, OccupationName
+from .names import display_name, introduces_names, key_of, name_key, names_in_text, plural_of, tokens
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "occupation"
+
+
+class _Draft:
+    def __init__(self, id: str, name: str, source: str) -> None:
+        self.id, self.name = id, name
+        self.names: list[OccupationName] = []
+        self.keys: set[str] = set()
+        self.pages: list[str] = []
+        self.mentioned_in: list[str] = []
+        self.add(name, source)
+
+    def add(self, name: str, source: str) -> None:
+        name = " ".join(name.split())
+        key = name_key(name)
+        if key and key not in self.keys:
+            self.keys.add(key)
+            self.names.append(OccupationName(name=name, source=source))
+
+
+def _derived_names(doc: Document) -> list[str]:
+    """"Also known as" names in the page's own sentences, and the bullets under a line that
+    introduces them ("OT support workers may also be known as:")."""
+    found: list[str] = []
+    blocks = doc.blocks
+    for i, block in enumerate(blocks):
+        text = doc.text[block.start:block.end]
+        found += names_in_text(text)
+        if introduces_names(text):
+            for nxt in blocks[i + 1:i + 9]:
+                if nxt.kind != "bullet":
+                    break
+                item = doc.text[nxt.start:nxt.end].strip("•*- \t")
+                if 1 <= len(item.split()) <= 6:
+                    found.append(item)
+    return found
+
+
+def build_registry(documents: Iterable[Document]) -> list[Occupation]:
+    drafts: dict[str, _Draft] = {}
+    by_key: dict[str, str] = {}  # display-name key -> occupation id
+
+    def draft_for(id_: str | None, name: str, source: str) -> _Draft:
+        key = name_key(name)
+        known = id_ if id_ in drafts else by_key.get(key)
+        if known:
+            drafts[known].add(name, source)
+            return drafts[known]
+        new_id = id_ or slug(name)
+        while new_id in drafts:  # a different occupation already took this slug
+            new_id += "-2"
+        drafts[new_id] = _Draft(new_id, name, source)
+        by_key.setdefault(key, new_id)
+        return drafts[new_id]
+
+    docs = list(documents)
+    # Declared pages first, so a declared id wins over a name a silent page derives.
+    for doc in sorted(docs, key=lambda d: d.meta.occupation is None):
+        meta = doc.meta
+        declared = meta.occupation or None
+        first_heading = next((doc.text[b.start:b.end] for b in doc.blocks if b.kind == "heading"), None)
+        name = declared or display_name(meta.title or first_heading or meta.doc_id)
+        draft = draft_for(meta.occupation_id, name, "occupation" if declared else "title")
+        draft.pages.append(meta.doc_id)
+        for alias in meta.aliases:
+            draft.add(alias.name, alias.source)
+        if not meta.aliases:
+            for alias in _derived_names(doc):
+                draft.add(alias, "also known as line")
+        for mention in meta.mentions:
+            other = draft_for(mention.occupation_id, mention.occupation, "mention")
+            for alias in mention.aliases:
+                other.add(alias, "mention")
+            if other is not draft and meta.doc_id not in other.mentioned_in:
+                other.mentioned_in.append(meta.doc_id)
+    return [Occupation(id=d.id, name=d.name, plural=plural_of(d.name), names=d.names, pages=d.pages,
+                       mentioned_in=[p for p in d.mentioned_in if p not in d.pages])
+            for d in drafts.values()]
+
+
+@dataclass(frozen=True)
+class NameHit:
+    """A span of text that is an occupation's name (exact), or the end of several names (partial:
+    "technician" ends "dental technician" and "laboratory technician")."""
+
+    start: int
+    end: int
+    text: str
+    exact: tuple[int, ...]  # occupations (registry positions) with this name
+    preferred: tuple[int, ...]  # those whose display name it is
+    partial: tuple[int, ...]  # covered occupations with a longer name ending in it
+
+
+class NameMatcher:
+    """Finds occupation names in text by looking each word span up in dictionaries of name keys."""
+
+    MAX_WORDS = 8
+
+    def __init__(self, occupations: list[Occupation]) -> None:
+        self.exact: dict[str, set[int]] = {}
+        self.preferred: dict[str, set[int]] = {}
+        self.partial: dict[str, set[int]] = {}
+        longest = 1
+        for i, occ in enumerate(occupations):
+            for n, name in enumerate(occ.names):
+                words = [t for _, _, t in tokens(name.name)]
+                if not words:
+                    continue
+                longest = max(longest, len(words))
+                key = key_of(words)
+                self.exact.setdefault(key, set()).add(i)
+                if n == 0:
+                    self.preferred.setdefault(key, set()).add(i)
+                if occ.covered:
+                    for cut in range(1, len(words)):
+                        self.partial.setdefault(key_of(words[cut:]), set()).add(i)
+        self.max_words = min(longest, self.MAX_WORDS)
+
+    def find(self, text: str) -> list[NameHit]:
+        """Non-overlapping names, left to right, the longest at each position."""
+        toks = tokens(text)
+        keys = [key_of([t]) for _, _, t in toks]
+        hits: list[NameHit] = []
+        i = 0
+        while i < len(toks):
+            for j in range(min(len(toks), i + self.max_words), i, -1):
+                key = "".join(keys[i:j])
+                exact, partial = self.exact.get(key), self.partial.get(key)
+                if exact or partial:
+                    start, end = toks[i][0], toks[j - 1][1]
+                    hits.append(NameHit(start, end, text[start:end], tuple(sorted(exact or ())),
+                                        tuple(sorted(self.preferred.get(key, ()))),
+                                        tuple(sorted((partial or set()) - (exact or set())))))
+                    i = j
+                    break
+            else:
+                i += 1
+        return hits
+
+    def occupations_named(self, text: str) -> set[int]:
+        """Occupations a sentence names exactly (for "is this sentence about that occupation?")."""
+        return {o for hit in self.find(text) for o in hit.exact}
+
+
+class Registry:
+    """The loaded registry: occupations by id and by page, and their name matcher."""
+
+    def __init__(self, occupations: list[Occupation]) -> None:
+        self.occupations = occupations
+        self.by_id = {o.id: o for o in occupations}
+        self.position = {o.id: i for i, o in enumerate(occupations)}
+        self.page_occupation = {page: o.id for o in occupations for page in o.pages}
+        self.matcher = NameMatcher(occupations)
+        # Row r of occupation_vectors.npy is name name_rows[r][1] of occupation name_rows[r][0].
+        self.name_rows = [(i, n) for i, o in enumerate(occupations) for n in range(len(o.names))]
+
+    @property
+    def covered(self) -> list[Occupation]:
+        return [o for o in self.occupations if o.covered]
+
+    def __getitem__(self, occupation_id: str) -> Occupation:
+        return self.by_id[occupation_id]
+
+    def __contains__(self, occupation_id: object) -> bool:
+        return occupation_id in self.by_id
+
+    def about(self, doc_id: str) -> str | None:
+        """The occupation a page describes."""
+        return self.page_occupation.get(doc_id)
+
+    def names_in(self, text: str) -> set[str]:
+        """Ids of the occupations a sentence names."""
+        return {self.occupations[i].id for i in self.matcher.occupations_named(text)}
+
+    def examples(self, n: int) -> list[Occupation]:
+        """A few covered occupations to name in a welcome or a refusal: the best described first."""
+        return sorted(self.covered, key=lambda o: (-len(o.pages), o.name.lower()))[:n]

@@ -37,7 +37,9 @@ from .models import Chunk, Document, Manifest, Sentence
 from .settings import Settings
 from .text import terms, words
 
-FORMAT_VERSION = 2
+# 3: blocks record where the cleaning removed something (Block.gap_before); a format-2 index would
+# load without them and let citations join text across removed furniture again.
+FORMAT_VERSION = 3
 _FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "words.json", "sentences.jsonl",
           "sentence_vectors.npy")
 _BUILD_HINT = "run `careers-assistant build`"

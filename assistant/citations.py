@@ -9,7 +9,9 @@ from .models import Citation
 
 class Citations:
     """Numbers quoted units as citations in order of first use. Quotes from one page that lie close
-    together share a citation whose snippet is the exact source span covering them."""
+    together share a citation whose snippet is the exact source span covering them, unless that span
+    would run across something the cleaning removed: the snippet would then read as if the page said
+    the two together."""
 
     MAX_SPAN = 700
 
@@ -22,7 +24,7 @@ class Citations:
             if c.doc_id != unit.doc_id:
                 continue
             start, end = min(c.start, unit.start), max(c.end, unit.end)
-            if end - start <= self.MAX_SPAN:
+            if end - start <= self.MAX_SPAN and not doc.crosses_gap(start, end):
                 self.items[n - 1] = c.model_copy(update={
                     "start": start, "end": end, "snippet": doc.text[start:end], "score": max(c.score, unit.score)})
                 return n

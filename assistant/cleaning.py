@@ -112,17 +112,20 @@ def _is_heading(line: str) -> bool:
     return len(words) <= 14 and body[-1] not in ".,;!" and body[0].isupper()
 
 
-def _classify(lines: list[str]) -> list[tuple[str, str]]:
-    """Label each kept line heading / paragraph / bullet; drop furniture and orphaned lead-ins."""
-    items: list[tuple[str, str]] = []
+def _classify(lines: list[str]) -> list[tuple[str, str, bool]]:
+    """Label each kept line heading / paragraph / bullet; drop furniture and orphaned lead-ins.
+    The flag on each item says whether something was removed since the item before it."""
+    items: list[tuple[str, str, bool]] = []
     seen_short: set[str] = set()
+    removed = False  # a line was dropped since the last kept one
     for raw in lines:
         line = raw.strip()
         if not line:
-            items.append(("blank", ""))
+            items.append(("blank", "", False))
             continue
         # A short line said again (a carousel card's title, repeated under its picture) is furniture.
         if len(line.split()) <= 10 and line.lower() in seen_short:
+            removed = True
             continue
         if len(line.split()) <= 10:
             seen_short.add(line.lower())
@@ -131,29 +134,34 @@ def _classify(lines: list[str]) -> list[tuple[str, str]]:
         body = _ICON_ALT.sub(r"\2", body)
         body = _EMPTY_LINKS.sub("", _FOOTNOTE.sub("", body)).strip()
         if _CHROME_RE.match(_NUMBERED.sub("", body)) or _has_foreign_script_only(body):
+            removed = True
             continue
         if re.search(r":\s*\.$", body):  # "visit: ." once its empty links are gone: nothing left to say
+            removed = True
             continue
         kind = "bullet" if is_bullet else ("heading" if _is_heading(body) else "paragraph")
-        items.append((kind, body))
-    return _drop_orphans([i for i in items])
+        items.append((kind, body, removed))
+        removed = False
+    return _drop_orphans(items)
 
 
 def _is_numbered_heading(line: str) -> bool:
     return bool(_NUMBERED.match(line)) and _is_heading(line)
 
 
-def _next_content(items: list[tuple[str, str]], i: int) -> str | None:
-    for kind, _ in items[i + 1 :]:
+def _next_content(items: list[tuple[str, str, bool]], i: int) -> str | None:
+    for kind, _, _ in items[i + 1 :]:
         if kind != "blank":
             return kind
     return None
 
 
-def _drop_orphans(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Remove sentences that introduced a list the page lost, and headings with nothing under them."""
-    kept: list[tuple[str, str]] = []
-    for i, (kind, body) in enumerate(items):
+def _drop_orphans(items: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
+    """Remove sentences that introduced a list the page lost, and headings with nothing under them.
+    Whatever is removed leaves its mark on the next item kept."""
+    kept: list[tuple[str, str, bool]] = []
+    removed = False  # something was removed after the last item kept
+    for i, (kind, body, gap) in enumerate(items):
         nxt = _next_content(items, i)
         if kind in ("paragraph", "heading") and nxt != "bullet":
             last_word = body.split()[-1].lower() if body.split() else ""
@@ -163,18 +171,37 @@ def _drop_orphans(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
                 # Drop only the sentence that introduced the lost list; keep what came before it.
                 body = re.sub(r"(?:^|(?<=[.!?]) )[^.!?]*$", "", body).strip()
                 if not body:
+                    removed = True
                     continue
-        kept.append((kind, body))
+                kept.append((kind, body, gap or removed))
+                removed = True  # its last sentence is gone: what follows does not follow it
+                continue
+        if kind == "blank":
+            kept.append((kind, body, False))
+            continue
+        kept.append((kind, body, gap or removed))
+        removed = False
     # A heading followed directly by another heading (or by nothing) heads an emptied section.
-    return [
-        (kind, body)
-        for i, (kind, body) in enumerate(kept)
-        if kind != "blank" and not (kind == "heading" and _next_content(kept, i) in (None, "heading"))
-    ]
+    out: list[tuple[str, str, bool]] = []
+    removed = False
+    for i, (kind, body, gap) in enumerate(kept):
+        if kind == "blank":
+            continue
+        if kind == "heading" and _next_content(kept, i) in (None, "heading"):
+            removed = True
+            continue
+        out.append((kind, body, gap or removed))
+        removed = False
+    return out
 
 
 def clean(raw: str) -> tuple[str, list[Block]]:
-    """Return the cleaned text and its blocks; every block is a span text[start:end]."""
+    """Return the cleaned text and its blocks; every block is a span text[start:end].
+
+    A block is one line of the page. Within a line the cleaning drops only markers and punctuation
+    (footnote numbers, commas of lost links, an icon's alt text), never words of a sentence, so what it
+    removes always lies between blocks, and each block whose predecessor was cut off from it says so
+    (`gap_before`)."""
     text = normalise(repair_mojibake(raw))
     items = _classify(text.split("\n"))
     parts: list[str] = []
@@ -182,7 +209,7 @@ def clean(raw: str) -> tuple[str, list[Block]]:
     pos = 0
     section: str | None = None
     prev_kind: str | None = None
-    for kind, body in items:
+    for kind, body, gap in items:
         if parts:
             sep = "\n" if kind == "bullet" and prev_kind == "bullet" else "\n\n"
             parts.append(sep)
@@ -193,6 +220,7 @@ def clean(raw: str) -> tuple[str, list[Block]]:
         pos = start + len(body)
         if kind == "heading":
             section = _NUMBERED.sub("", body)
-        blocks.append(Block(kind=kind, start=start, end=pos, section=section))  # type: ignore[arg-type]
+        blocks.append(Block(kind=kind, start=start, end=pos, section=section,  # type: ignore[arg-type]
+                            gap_before=gap and len(blocks) > 0))
         prev_kind = kind
     return "".join(parts), blocks

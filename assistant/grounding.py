@@ -1,5 +1,6 @@
 """The grounding rule, as code: every quote and every figure in an answer is in a cited snippet,
-and every snippet is a verbatim span of its source document.
+and every snippet is a verbatim span of its source document, running across nothing the cleaning
+removed.
 
 Used by the eval gate (CI fails on a single ungrounded answer) and by tests.
 """
@@ -36,6 +37,8 @@ def problems(answer: Answer, documents: dict[str, Document]) -> list[str]:
             continue
         if doc.text[c.start : c.end] != c.snippet:
             found.append(f"citation [{n}] snippet is not the span {c.start}:{c.end} of {c.doc_id}")
+        elif doc.crosses_gap(c.start, c.end):
+            found.append(f"citation [{n}] snippet runs across text the cleaning removed from {c.doc_id}")
         snippets.append(_norm(c.snippet))
     text = answer.answer
     for m in _MARKER.finditer(text):

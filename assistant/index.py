@@ -41,7 +41,10 @@ from .occupations.registry import Registry, build_registry
 from .settings import Settings
 from .text import terms, words
 
-FORMAT_VERSION = 3  # 3: the occupation registry
+# 3: the occupation registry, and blocks that record where the cleaning removed something
+# (Block.gap_before); an older index would load without them and let citations join text across
+# removed furniture again.
+FORMAT_VERSION = 3
 _FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "words.json", "sentences.jsonl",
           "sentence_vectors.npy", "occupations.jsonl", "occupation_vectors.npy")
 _BUILD_HINT = "run `careers-assistant build`"

@@ -105,12 +105,20 @@ class Block(BaseModel):
     start: int
     end: int
     section: str | None = None
+    # The cleaning removed something between the block before and this one (page furniture, a lead-in
+    # whose list is lost). The cleaned text shows that seam as an ordinary blank line, so this is the only
+    # record of it: nothing quoted may run across it as if the page said the two blocks together.
+    gap_before: bool = False
 
 
 class Document(BaseModel):
     meta: DocumentMeta
     text: str  # the cleaned text: every snippet and chunk is a span of it
     blocks: list[Block]
+
+    def crosses_gap(self, start: int, end: int) -> bool:
+        """Does text[start:end] run across a place where the cleaning removed something?"""
+        return any(b.gap_before and start < b.start < end for b in self.blocks)
 
 
 class Chunk(BaseModel):

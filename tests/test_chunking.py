@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.chunking import chunk_document, embed_text
+from assistant.chunking import chunk_document, embed_text, sentences_of
 from assistant.cleaning import clean
 from assistant.embedding import HashEmbedder
 from assistant.models import Document, DocumentMeta
@@ -183,3 +183,42 @@ def test_chunk_invariants_on_seed_pages(seed: str, max_tokens: int) -> None:
     for c in chunks:
         assert {b.section for b in doc.blocks if b.start < c.end and b.end > c.start} == {c.section}
 
+
+
+# --- sentences never run across what the cleaning removed --------------------------------------
+
+GAPPED = "Pay rises each year. It is good.\nFind out more\nThey work shifts. Some work nights."
+
+
+def test_sentences_of_a_page_with_a_removed_line_between_paragraphs() -> None:
+    doc = make_doc(GAPPED)
+    assert doc.text == "Pay rises each year. It is good.\n\nThey work shifts. Some work nights."
+    assert [(s.start, s.end, doc.text[s.start : s.end]) for s in sentences_of(doc)] == [
+        (0, 20, "Pay rises each year."), (21, 32, "It is good."),
+        (34, 51, "They work shifts."), (52, 69, "Some work nights."),
+    ]
+    assert [s for s in sentences_of(doc) if doc.crosses_gap(s.start, s.end)] == []
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "crosses"),
+    [(0, 32, False), (21, 32, False), (34, 69, False), (21, 51, True), (0, 69, True), (32, 34, False),
+     (32, 35, True)],
+)
+def test_crosses_gap(start: int, end: int, crosses: bool) -> None:
+    assert make_doc(GAPPED).crosses_gap(start, end) is crosses
+
+
+def test_no_bbc_seed_sentence_joins_band_5_to_the_next_paragraph() -> None:
+    doc = make_doc((SEEDS / "000_cae7dbe4d5536001.txt").read_text(encoding="utf-8"))
+    texts = [doc.text[s.start : s.end] for s in sentences_of(doc)]
+    assert "Occupational therapists usually start on band 5 of the pay scale." in texts
+    assert [t for t in texts if "band 5 of the pay scale." in t and ("OT) technical" in t or "check out" in t)] == []
+    assert [t for t in texts if "band 5 of the pay scale." in t] == [
+        "Occupational therapists usually start on band 5 of the pay scale."]
+
+
+@pytest.mark.parametrize("seed", sorted(p.name for p in SEEDS.glob("0*.txt")))
+def test_no_seed_sentence_crosses_a_gap(seed: str) -> None:
+    doc = make_doc((SEEDS / seed).read_text(encoding="utf-8"))
+    assert [s for s in sentences_of(doc) if doc.crosses_gap(s.start, s.end)] == []

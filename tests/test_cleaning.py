@@ -277,3 +277,60 @@ def test_seed_bbc_structure() -> None:
         "What qualifications do you need to be an occupational therapy technical instructor?",
     ]
     assert [b.kind for b in blocks].count("bullet") == 7
+
+
+# --- gaps: where the cleaning removed something -------------------------------------------------
+
+
+def gaps_of(raw: str) -> list[tuple[str, bool]]:
+    text, blocks = clean(raw)
+    return [(text[b.start : b.end], b.gap_before) for b in blocks]
+
+
+def test_a_removed_furniture_line_between_two_paragraphs_is_a_gap() -> None:
+    text, blocks = clean("Pay rises each year.\nFind out more\nThey work shifts.")
+    # The cleaned text shows an ordinary blank line; only the block says something was taken out there.
+    assert text == "Pay rises each year.\n\nThey work shifts."
+    assert [(b.start, b.end, b.gap_before) for b in blocks] == [(0, 20, False), (22, 39, True)]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Blank lines remove nothing: no gap.
+        ("One.\n\n\n\nTwo.", [("One.", False), ("Two.", False)]),
+        # Markers dropped inside a line leave the line one block, with no gap in it or after it.
+        ("Pay is £24,000 [1]. It varies.\nNext.", [("Pay is £24,000. It varies.", False), ("Next.", False)]),
+        # Furniture before the first block: nothing before it to be joined to.
+        ("BETATry an improved version of this page\nOne.\nTwo.", [("One.", False), ("Two.", False)]),
+        # A line in another script, a short line said again, an empty "visit: ." line.
+        ("One.\n大象传媒\nTwo.", [("One.", False), ("Two.", True)]),
+        ("Teamwork\n\nTeamwork\n\nTwo.", [("Teamwork", False), ("Two.", True)]),
+        ("One.\nFor advice visit: , and .\nTwo.", [("One.", False), ("Two.", True)]),
+        # A decorative line between bullets cuts the list in two.
+        ("• a\n\nThis is a decorative purple line to separate and organise content on the page.\n• b",
+         [("a", False), ("b", True)]),
+        # The lead-in of a lost list: cut from its paragraph, the gap is after what is kept ...
+        ("Pay rises each year. For more information, check out:\n\n  • .\nNext.",
+         [("Pay rises each year.", False), ("Next.", True)]),
+        # ... or the whole paragraph when that is all it said.
+        ("One.\n\nFor more information, check out:\n\nTwo.", [("One.", False), ("Two.", True)]),
+        # A heading with nothing under it.
+        ("One.\n\nPay\n\nHours\n\nThey work 37.5 hours.",
+         [("One.", False), ("Hours", True), ("They work 37.5 hours.", False)]),
+    ],
+)
+def test_gaps(raw: str, expected: list[tuple[str, bool]]) -> None:
+    assert gaps_of(raw) == expected
+
+
+def test_bbc_seed_gap_where_the_lead_in_of_its_links_was() -> None:
+    # The page's paragraph ends "... band 5 of the pay scale. For more information on the two different
+    # roles, check out:" and its links are gone: the lead-in is cut, and the next paragraph is after a gap.
+    text, blocks = clean(_seed("000_cae7dbe4d5536001.txt"))
+    assert "check out" not in text
+    i = next(i for i, b in enumerate(blocks) if text[b.start : b.end].endswith("band 5 of the pay scale."))
+    after = blocks[i + 1]
+    assert text[after.start : after.end].startswith("Occupational therapy (OT) technical instructor roles")
+    assert after.gap_before
+    assert text[blocks[i].end : after.start] == "\n\n"  # the text alone does not show it

@@ -57,6 +57,50 @@ class ImportReport:
     files: list[Path] = field(default_factory=list)
 
 
+def label_variants(label: str) -> list[str]:
+    """"waiter/waitress" -> ["waiter", "waitress"]; "head of sales/marketing" stays one name (only
+    single words either side of the slash are alternatives)."""
+    m = re.fullmatch(r"(.*?)(\b[^\W\d_]+)/([^\W\d_]+)\b(.*)", label)
+    if not m:
+        return [label]
+    head, left, right, tail = m.groups()
+    return [f"{head}{left}{tail}".strip(), f"{head}{right}{tail}".strip()]
+
+
+def _singular_title(title: str) -> str:
+    """O*NET titles are plural ("Software Developers"); an occupation's display name is singular. Only
+    simple titles are changed; a list such as "Farmers, Ranchers, and Other Agricultural Managers"
+    stays as it is."""
+    if re.search(r",|\band\b|\bor\b|/", title):
+        return title
+    from .occupations.names import singular
+
+    head, _, last = title.rpartition(" ")
+    one = singular(last) if not last.lower().endswith("men") else last[:-3] + "man"
+    if one.lower() == last.lower():
+        return title
+    last = last[: len(one)] if last.lower().startswith(one) else one
+    return f"{head} {last}".strip()
+
+
+def _display(title: str) -> str:
+    """Lower case except acronyms, as the registry shows names inside sentences."""
+    return " ".join(w if sum(c.isupper() for c in w) > 1 else w.lower() for w in title.split())
+
+
+def _names(groups: dict[str, Iterable[str]], exclude: str) -> dict[str, list[str]]:
+    """Front matter `aliases:` by where each name came from, each name once across the groups."""
+    seen = {exclude.lower()}
+    out: dict[str, list[str]] = {}
+    for source, names in groups.items():
+        for raw in names:
+            for name in label_variants(_clean_item(raw)):
+                if name and name.lower() not in seen:
+                    seen.add(name.lower())
+                    out.setdefault(source, []).append(name)
+    return out
+
+
 def _clean_item(text: str) -> str:
     """One line of plain text: no line breaks, no leading list marker a reader would take for markup."""
     return re.sub(r"\s+", " ", text).strip().lstrip("-•*").strip()
@@ -128,8 +172,15 @@ def import_esco(path: Path, corpus_dir: Path, fields: Iterable[str] = ALL_FIELDS
                 report.skipped.append(f"row {line}: no {'concept URI' if not uri else 'label' if not label else 'description'}")
                 continue
             key = uri.rstrip("/").rsplit("/", 1)[-1]
+            # Every name ESCO gives goes into the front matter, whatever `fields` puts in the text: the
+            # registry learns the occupation's names from there.
+            names = _names({"ESCO preferred label": label_variants(label)[1:],
+                            "ESCO alternative label": (row["altLabels"] or "").split("\n"),
+                            "ESCO hidden label": (row.get("hiddenLabels") or "").split("\n")},
+                           exclude=label_variants(label)[0])
             meta = {"id": f"esco-{key}", "title": label, "publisher": ESCO_PUBLISHER, "url": uri,
-                    "licence": ESCO_LICENCE, "passages": "records"}
+                    "licence": ESCO_LICENCE, "passages": "records", "occupation": label_variants(label)[0],
+                    "occupation_id": f"esco-{key}", "aliases": names}
             modified = (row.get("modifiedDate") or "")[:10]
             if re.fullmatch(r"\d{4}-\d{2}-\d{2}", modified):
                 meta["last_updated"] = date.fromisoformat(modified)
@@ -167,11 +218,14 @@ def import_onet(folder: Path, corpus_dir: Path, fields: Iterable[str] = ALL_FIEL
     if "tasks" in chosen:
         for row in _read_tsv(folder / "task-statements.txt", {code, "Task"}):
             tasks.setdefault(row[code], []).append(row["Task"])
-    if "titles" in chosen:
-        for row in _read_tsv(folder / "alternate-titles.txt", {code, "Alternate Title"}):
-            alternates.setdefault(row[code], []).append(row["Alternate Title"])
-        for row in _read_tsv(folder / "sample-of-reported-titles.txt", {code, "Reported Job Title"}):
-            reported.setdefault(row[code], []).append(row["Reported Job Title"])
+    short: dict[str, list[str]] = {}
+    # Titles are read whatever `fields` says: the front matter carries every name the taxonomy gives.
+    for row in _read_tsv(folder / "alternate-titles.txt", {code, "Alternate Title"}):
+        alternates.setdefault(row[code], []).append(row["Alternate Title"])
+        if (row.get("Short Title") or "n/a") != "n/a":
+            short.setdefault(row[code], []).append(row["Short Title"])
+    for row in _read_tsv(folder / "sample-of-reported-titles.txt", {code, "Reported Job Title"}):
+        reported.setdefault(row[code], []).append(row["Reported Job Title"])
     corpus_dir.mkdir(parents=True, exist_ok=True)
     report = ImportReport(source=str(folder))
     for line, row in enumerate(occupations, start=2):
@@ -180,9 +234,14 @@ def import_onet(folder: Path, corpus_dir: Path, fields: Iterable[str] = ALL_FIEL
             report.skipped.append(f"occupation-data.txt line {line}: no {'code' if not soc else 'title' if not title else 'description'}")
             continue
         key = soc.replace(".", "-")
+        display = _display(_singular_title(title))
+        names = _names({"O*NET title": [title],
+                        "O*NET alternate title": alternates.get(soc, []) + short.get(soc, []),
+                        "O*NET reported title": reported.get(soc, [])}, exclude=display)
         meta = {"id": f"onet-{key}", "title": title, "publisher": ONET_PUBLISHER,
                 "url": f"https://www.onetonline.org/link/summary/{soc}", "licence": ONET_LICENCE,
-                "date_note": ONET_RELEASE, "passages": "records"}
+                "date_note": ONET_RELEASE, "passages": "records", "occupation": display,
+                "occupation_id": f"onet-{key}", "aliases": names}
         sections = []
         if "tasks" in chosen:
             items = _unique(tasks.get(soc, []))

@@ -112,3 +112,16 @@ def hash_assistant(tmp_path_factory: pytest.TempPathFactory):
     embedder = HashEmbedder()
     build_index(settings, embedder)
     return Assistant(settings, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def seed_registry():
+    """The occupation registry the five seed pages declare (front matter only: no model, no index)."""
+    from assistant.chunking import sentences_of
+    from assistant.corpus import load_corpus
+    from assistant.index import enrich
+    from assistant.occupations.registry import Registry, build_registry
+
+    documents, _ = load_corpus(Path(__file__).resolve().parents[1] / "corpus")
+    sentences = [s for d in documents for s in sentences_of(d)]
+    return Registry(enrich(build_registry(documents), documents, sentences))

@@ -66,7 +66,7 @@ def test_qualifier_narrows_a_figure_to_the_page_that_has_it(assistant: Assistant
 
 
 @pytest.mark.parametrize("question, reason", [
-    ("How much does a paramedic earn?", "my sources don't cover paramedics."),
+    ("How much does a paramedic earn?", "I have no pages about paramedics."),
     ("what's the capital of France?", "they don't mention ‘capital’, ‘France’."),
     ("Do OT support workers get paid overtime?", "they don't mention ‘overtime’."),
 ])
@@ -74,7 +74,7 @@ def test_out_of_scope_questions_get_no_answer_and_no_citation(assistant: Assista
                                                               reason: str) -> None:
     answer = assistant.ask(question)
     assert answer.abstained and answer.citations == [] and answer.reason == reason
-    assert "They cover OT support workers" in answer.answer
+    assert "OT support workers" in answer.answer  # what the pages do cover, from the registry
     assert "“" not in answer.answer  # curly quotes are for words quoted from a source
     grounded(assistant, answer)
 
@@ -82,18 +82,18 @@ def test_out_of_scope_questions_get_no_answer_and_no_citation(assistant: Assista
 def test_alias_question_is_about_the_role_and_says_so(assistant: Assistant) -> None:
     answer = assistant.ask("What band do rehabilitation assistants start on?")
     assert "**band 3**" in answer.answer
-    assert "_The sources give rehabilitation assistants as another name for this role [" in answer.answer
+    assert "_The sources give rehabilitation assistants as another name for OT support workers [" in answer.answer
     grounded(assistant, answer)
 
 
 def test_follow_up_inherits_the_subject_and_a_short_one_the_facet(assistant: Assistant) -> None:
     chat = Conversation(assistant)
     first = chat.ask("What band do occupational therapists start on?")
-    assert "**band 5**" in first.answer and first.subject == "occupational therapist"
+    assert "**band 5**" in first.answer and first.subject == "occupational-therapist"
     second = chat.ask("and OT support workers?")
     assert "**band 3**" in second.answer and second.facet == Facet.band
     third = chat.ask("and how many hours do they work?")
-    assert third.facet == Facet.hours and "37.5" in third.answer and third.subject == "OT support worker"
+    assert third.facet == Facet.hours and "37.5" in third.answer and third.subject == "ot-support-worker"
 
 
 def test_publisher_named_in_the_question_limits_the_quotes_to_its_page(assistant: Assistant) -> None:

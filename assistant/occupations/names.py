@@ -57,6 +57,8 @@ def plural_of(name: str) -> str:
     "secretaries", "fireman" -> "firemen", "OT support worker" -> "OT support workers"."""
     head, _, last = name.rpartition(" ")
     low = last.lower()
+    if "," in name or " and " in name:  # a list of occupations ("farmers, ranchers, and ...") is plural already
+        return name
     if low.endswith("man") and not low.endswith(("human", "german")):
         last = last[:-3] + "men"
     elif re.search(r"[^aeiou]y$", low):

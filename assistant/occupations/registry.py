@@ -77,13 +77,25 @@ def build_registry(documents: Iterable[Document]) -> list[Occupation]:
         return drafts[new_id]
 
     docs = list(documents)
+    known: NameMatcher | None = None
     # Declared pages first, so a declared id wins over a name a silent page derives.
     for doc in sorted(docs, key=lambda d: d.meta.occupation is None):
         meta = doc.meta
         declared = meta.occupation or None
         first_heading = next((doc.text[b.start:b.end] for b in doc.blocks if b.kind == "heading"), None)
-        name = declared or display_name(meta.title or first_heading or meta.doc_id)
-        draft = draft_for(meta.occupation_id, name, "occupation" if declared else "title")
+        title = meta.title or first_heading or meta.doc_id
+        if not declared and known is None:  # the declared occupations, to recognise in silent pages' titles
+            order = list(drafts.values())
+            known = NameMatcher([Occupation(id=d.id, name=d.name, plural=d.name, names=d.names, pages=d.pages)
+                                 for d in order])
+        # A silent page titled "Bike allowance for OT support workers" is about an occupation already
+        # declared; one titled "Paramedic" is about a new one.
+        named = [h for h in known.find(title) if len(h.exact) == 1] if not declared and known else []
+        if named:
+            draft = order[named[0].exact[0]]
+        else:
+            name = declared or display_name(title)
+            draft = draft_for(meta.occupation_id, name, "occupation" if declared else "title")
         draft.pages.append(meta.doc_id)
         for alias in meta.aliases:
             draft.add(alias.name, alias.source)

@@ -90,7 +90,7 @@ def compose(plan: QueryPlan, found: Retrieved | None, index: Index, settings: Se
     facet = plan.facets[0] if plan.facets else Facet.other
     if plan.subject_kind == "other":
         return uncovered(plan.question, plan.asked or "that occupation", [registry[c] for c in plan.candidates],
-                         registry)
+                         registry, facet)
     if plan.subject_kind == "clarify":
         return clarify(plan.question, plan.alias, [registry[c] for c in plan.candidates], facet)
     if occ is None or found is None:

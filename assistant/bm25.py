@@ -62,6 +62,11 @@ class BM25Index:
                 out[self.rows[s:e]] += self.weights[s:e]
         return out
 
+    def rows_with(self, term: str) -> np.ndarray:
+        """The rows whose text holds this (stemmed) term."""
+        t = self.term_id.get(term)
+        return self.rows[self.indptr[t]:self.indptr[t + 1]] if t is not None else np.array([], dtype=np.int32)
+
     def search(self, query_terms: list[str], k: int,
                rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k rows with a positive score, best first (ties broken by row); only among `rows` when

@@ -30,6 +30,10 @@ class EvalCase(BaseModel):
     must_contain: list[str] = Field(default_factory=list)
     abstain: bool = False
     notes: str | None = None
+    occupation: str | None = None  # the occupation id the answer must be about (leaks are measured against it)
+    clarify: bool = False  # the answer must ask which occupation is meant
+    clarify_options: list[str] = Field(default_factory=list)  # ids the clarifying question must offer
+    refuse_nearest: list[str] = Field(default_factory=list)  # covered ids a refusal may sensibly offer
 
     @model_validator(mode="after")
     def _one_form(self) -> "EvalCase":
@@ -58,12 +62,20 @@ class CaseResult(BaseModel):
     citations: int
     supporting_citations: int
     seconds: float
+    outcome: str = "answer"
+    expected_clarify: bool = False
+    offered: list[str] = []  # occupation ids a clarifying question or refusal offered
+    missing_options: list[str] = []
+    refuse_nearest: list[str] = []
+    leaks: list[str] = []  # cited pages about another occupation than the one asked, not naming it
 
     @property
     def correct(self) -> bool:
+        if self.expected_clarify:
+            return self.outcome == "clarify" and not self.missing_options and not self.citations
         if self.expected_abstain:
             return self.abstained
-        return not self.abstained and not self.missing and not self.grounding_problems
+        return not self.abstained and not self.missing and not self.grounding_problems and not self.leaks
 
 
 class Thresholds(BaseModel):
@@ -99,6 +111,7 @@ def run_case(assistant: Assistant, case: EvalCase) -> CaseResult:
         if c.doc_id in gold or len(metrics.missing_phrases(c.snippet, case.must_contain)) < len(case.must_contain)
     )
     low_confidence = (answer.reason or "").startswith("nothing in them matches")
+    offered = [o.occupation_id for o in answer.clarify]
     return CaseResult(
         id=case.id, split=case.split, facet=case.facet, question=" → ".join(case.turns), answer=answer.answer,
         abstained=answer.abstained, expected_abstain=case.abstain, confidence=answer.confidence,
@@ -108,12 +121,28 @@ def run_case(assistant: Assistant, case: EvalCase) -> CaseResult:
         missing=[] if case.abstain else metrics.missing_phrases(answer.answer, case.must_contain),
         grounding_problems=problems(answer, assistant.index.documents),
         citations=len(answer.citations), supporting_citations=supporting, seconds=seconds,
+        outcome=answer.outcome, expected_clarify=case.clarify, offered=offered,
+        missing_options=[o for o in case.clarify_options if o not in offered], refuse_nearest=case.refuse_nearest,
+        leaks=leaks(answer, case.occupation or answer.subject, assistant.index.registry),
     )
 
 
+def leaks(answer, asked: str | None, registry) -> list[str]:
+    """Cited pages about another occupation than the one asked about, whose cited text does not name it.
+    Each figure may be in its snippet (grounding passes) and still be someone else's figure: this is
+    what catches that."""
+    if answer.abstained or not asked:
+        return []
+    return [c.doc_id for c in answer.citations
+            if registry.about(c.doc_id) != asked and asked not in registry.names_in(c.snippet)]
+
+
 def summarise(results: list[CaseResult]) -> dict[str, float]:
-    answerable = [r for r in results if not r.expected_abstain]
+    # A clarifying question is neither an answer nor a refusal: those cases are scored on their own.
+    answerable = [r for r in results if not r.expected_abstain and not r.expected_clarify]
     unanswerable = [r for r in results if r.expected_abstain]
+    clarifying = [r for r in results if r.expected_clarify]
+    nearest = [r for r in unanswerable if r.refuse_nearest]
     answered = [r for r in answerable if not r.abstained]
     latencies = [r.seconds * 1000 for r in results]
     return {
@@ -135,6 +164,14 @@ def summarise(results: list[CaseResult]) -> dict[str, float]:
                                             for r in answerable), len(answerable)),
         "wrong_answer_rate": metrics.safe_ratio(sum(not r.abstained for r in unanswerable), len(unanswerable)),
         "false_abstain_rate": metrics.safe_ratio(sum(r.abstained for r in answerable), len(answerable)),
+        # Answers citing a page of another occupation than the one asked about (gated at 0).
+        "leak_rate": metrics.safe_ratio(sum(bool(r.leaks) for r in results if not r.abstained),
+                                        sum(not r.abstained for r in results)),
+        "clarify_accuracy": metrics.safe_ratio(sum(r.correct for r in clarifying),
+                                               len(clarifying)) if clarifying else 1.0,
+        # Refusals of an uncovered occupation that offer at least one sensible covered one (reported only).
+        "nearest_offered_rate": metrics.safe_ratio(sum(bool(set(r.offered) & set(r.refuse_nearest)) for r in nearest),
+                                                   len(nearest)) if nearest else 1.0,
         "latency_p50_ms": metrics.percentile(latencies, 50),
         "latency_p95_ms": metrics.percentile(latencies, 95),
     }

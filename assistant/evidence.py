@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from .facets import FacetRule
 from .index import Index
 from .models import Facet, Hit
-from .occupations.names import name_key
+from .occupations.names import name_key, names_phrase
 from .occupations.registry import Registry
 from .query import QueryPlan
 from .text import terms
@@ -63,6 +63,8 @@ def about_subject(unit: Unit, plan: QueryPlan, registry: Registry) -> bool:
     occ = plan.occupation
     if occ is None:
         return False
+    if occ.id not in registry.position:  # named in passing, in no page's front matter: the sentence must name it
+        return names_phrase(unit.text, occ.names[0].name)
     position = registry.position[occ.id]
     hits = [h for h in registry.matcher.find(unit.text) if h.exact]
     if any(position in h.exact for h in hits):
@@ -107,11 +109,34 @@ def quotable(unit: Unit) -> bool:
     return unit.kind != "heading" and not _BROKEN.search(unit.text)
 
 
+def is_a_name(unit: Unit, registry: Registry) -> bool:
+    """A bullet that is only an occupation's name ("wine waiter" under "Alternative labels") answers
+    a question about its names, and nothing else."""
+    hits = registry.matcher.find(unit.text)
+    return len(hits) == 1 and bool(hits[0].exact) and len(unit.text.strip(" .•*-")) <= hits[0].end - hits[0].start + 1
+
+
+def opens_with_name(unit: Unit, plan: QueryPlan, registry: Registry) -> bool:
+    """"Sommeliers stock, prepare, advise on and serve wine": a sentence whose subject is the occupation
+    says what it does (how taxonomy descriptions are written)."""
+    if plan.occupation is None or plan.occupation.id not in registry.position:
+        return False
+    position = registry.position[plan.occupation.id]
+    first = registry.matcher.find(unit.text[:80])
+    return bool(first) and first[0].start <= 4 and position in first[0].exact and not is_a_name(unit, registry)
+
+
 def facet_units(units: list[Unit], rule: FacetRule, plan: QueryPlan, registry: Registry) -> list[Unit]:
     """Units that answer this facet for this subject, best first: how close the sentence is to the
     question, how strongly it speaks to the facet, the words it shares, and its chunk's rank."""
-    found = [u for u in in_sources(units, plan) if rule.is_evidence(u.text, u.section)
-             and about_subject(u, plan, registry) and quotable(u)]
+    names_only = rule.facet == Facet.titles
+
+    def evidence(u: Unit) -> bool:
+        if not names_only and is_a_name(u, registry):
+            return False
+        return rule.is_evidence(u.text, u.section) or (rule.facet == Facet.duties and opens_with_name(u, plan, registry))
+
+    found = [u for u in in_sources(units, plan) if evidence(u) and about_subject(u, plan, registry) and quotable(u)]
     if rule.value:
         with_value = [u for u in found if rule.values(u.text)]
         found = with_value or found
@@ -141,7 +166,7 @@ def best_passages(units: list[Unit], plan: QueryPlan, limit: int, registry: Regi
     many, how much or when is answered only by a sentence that holds a number or a date."""
     qterms = content_terms(plan)
     pool = [u for u in in_sources(units, plan) if about_subject(u, plan, registry) and quotable(u)
-            and len(u.text) > 12]
+            and len(u.text) > 12 and not is_a_name(u, registry)]
     if _COUNTING.search(plan.corrected):
         pool = [u for u in pool if _NUMBER.search(u.text)]
     # With no facet to vouch for it, a sentence must share a telling word with the question ("job" or

@@ -41,7 +41,8 @@ class FacetRule:
 
 
 _MONEY = r"£\s?\d[\d,]*(?:\.\d+)?(?:\s*(?:to|-|–)\s*£\s?\d[\d,]*(?:\.\d+)?)?"
-_HOURS = r"\d+(?:\.\d+)?(?:\s*(?:-|–|to)\s*\d+(?:\.\d+)?)?(?=\s*(?:hours|per week|a week))"
+# "24 hours a day" is a service's cover, not anyone's working week.
+_HOURS = r"\d+(?:\.\d+)?(?:\s*(?:-|–|to)\s*\d+(?:\.\d+)?)?(?=\s*(?:hours|per week|a week))(?!\s*hours\s+a\s+day)"
 _BAND = r"\b[Bb]and\s*\d+(?:\s*(?:-|–|to)\s*(?:[Bb]and\s*)?\d+)?"
 
 RULES: tuple[FacetRule, ...] = (
@@ -85,7 +86,7 @@ RULES: tuple[FacetRule, ...] = (
                (r"what (do|does|will|would) .*\b(do|help)\b|what is an? |what's an? |what are", 1)),
               r"\bhelp|\bassist|\bsupport|\bencourag|\bmonitor|\bduties\b|\bteach|\bdocument|\bactivities\b|"
               r"\brehabilitation\b|\bprogress\b",
-              sections=r"what you.ll do|duties|working life|what is",
+              sections=r"what you.ll do|duties|working life|what is|^tasks$",
               expansion="duties help patients activities day-to-day"),
     FacetRule(Facet.workplaces, "Where they work",
               ((r"where (do|does|would|will|can|could|might)\b", 4),
@@ -109,6 +110,7 @@ RULES: tuple[FacetRule, ...] = (
               ((r"other (names?|titles?|job titles?)|also (called|known)|another name|\baka\b|"
                 r"job titles?|different titles?|what else .* called|same (thing|job|role) as|same as", 4),),
               r"also known as|sometimes (called|referred)|referred to|\baka\b|different titles|known as",
+              sections=r"also known as|other (job )?titles|alternative (labels|titles)|alternate titles|reported job titles",
               expansion="also known as titles referred called"),
 )
 

@@ -29,6 +29,9 @@ def problems(answer: Answer, documents: dict[str, Document]) -> list[str]:
         # A refused question ("it is 1,001 characters long") says nothing about careers: its figures
         # are about the question. It must simply cite nothing.
         return ["a refused question cites sources"] if answer.citations else []
+    if answer.abstained:
+        # A refusal quotes nothing; its only figures are about the index ("I cover 27 occupations").
+        return ["an abstention cites sources"] if answer.citations else []
     snippets = []
     for n, c in enumerate(answer.citations, start=1):
         doc = documents.get(c.doc_id)

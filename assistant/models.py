@@ -217,7 +217,7 @@ class Turn(BaseModel):
 
 # The fields of an answer that `ask --json` and `POST /api/ask` both return: a contract other tools use.
 ANSWER_JSON_FIELDS = frozenset({"question", "answer", "abstained", "citations", "facet", "confidence", "conflict",
-                                "reason", "error", "suggestions", "occupation", "clarify"})
+                                "reason", "error", "suggestions", "occupation", "clarify", "outcome"})
 
 
 class Answer(BaseModel):
@@ -236,6 +236,10 @@ class Answer(BaseModel):
     # Set when the question's occupation is ambiguous: the answer asks which one, these are the choices.
     clarify: list[ClarifyOption] = Field(default_factory=list)
     pending: str | None = None  # the question the choice applies to
+    # What kind of reply this is, for clients and for staff reading what was not answered and why:
+    # answer (quotes), abstain (the pages don't say), clarify (which occupation?), uncovered (no pages
+    # about the occupation asked), error (the question itself was refused).
+    outcome: Literal["answer", "abstain", "clarify", "uncovered", "error"] = "answer"
 
     def public(self) -> dict:
         """The JSON contract: what `ask --json` prints and `/api/ask` returns."""

@@ -59,7 +59,7 @@ class Assistant:
         except QuestionError as err:
             shown = question if isinstance(question, str) and len(question) <= 200 else str(question)[:200]
             return Response(answer=Answer(question=shown, answer=str(err), abstained=True, error=str(err),
-                                          reason=str(err)))
+                                          reason=str(err), outcome="error"))
         query = plan(text, history or [], self.reader)
         if query.subject_kind in ("other", "clarify", "none"):  # nothing to search: the answer asks or declines
             return Response(answer=compose(query, None, self.index, self.settings), plan=query)

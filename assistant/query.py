@@ -17,8 +17,9 @@ from pydantic import BaseModel
 
 from . import facets
 from .errors import QuestionError
-from .models import Facet, Occupation, Turn
-from .occupations.registry import Registry
+from .models import Facet, Occupation, OccupationName, Turn
+from .occupations.names import plural_of
+from .occupations.registry import Registry, slug
 from .occupations.resolve import Resolution, resolve
 from .spelling import Speller
 from .text import STOPWORDS, words
@@ -63,6 +64,7 @@ class Reader:
     encode: Callable[[str], np.ndarray] | None = None  # the query encoder, for the dense name match
     name_vectors: np.ndarray | None = None
     threshold: float = 1.0  # cosine a dense name match needs (settings.occupation_match_threshold)
+    pages_naming: Callable[[str], list[str]] | None = None  # pages whose text names a phrase
 
     def ordinary(self, word: str) -> bool:
         """An everyday or question word: no occupation's name is made of these alone."""
@@ -174,23 +176,31 @@ def _facets_from(history: list[Turn], corrected: str) -> list[Facet]:
     return [last] if last and len(words(corrected)) <= 8 else []
 
 
-def _occupation(res: Resolution, history: list[Turn], reader: Reader) -> tuple[SubjectKind, str | None, str, list[str]]:
-    """(kind, occupation id, how it was found, candidates) from the resolution and the conversation."""
+def _occupation(res: Resolution, history: list[Turn],
+                reader: Reader) -> tuple[SubjectKind, Occupation | None, str, list[str]]:
+    """(kind, occupation, how it was found, candidates) from the resolution and the conversation."""
     registry = reader.registry
     if res.kind == "named" and res.occupation:
-        kind: SubjectKind = "target" if registry[res.occupation].covered else "related"
-        return kind, res.occupation, res.method, []
+        occ = registry[res.occupation]
+        return ("target" if occ.covered else "related"), occ, res.method, []
+    if res.kind == "mentioned" and res.asked:
+        # Not in the registry: an occupation the pages name in passing without declaring it.
+        name = " ".join(res.asked.split())
+        occ = Occupation(id=f"mention:{slug(name)}", name=name, plural=plural_of(name),
+                         names=[OccupationName(name=name, source="question")], mentioned_in=res.pages)
+        return "related", occ, res.method, []
     if res.kind == "clarify":
         return "clarify", None, res.method, res.candidates
     if res.kind == "uncovered":
         return "other", None, res.method, res.candidates
-    last = next((t for t in reversed(history) if not t.abstained and t.subject in registry), None)
+    # The conversation's occupation: the last one asked about, whether or not the pages answered.
+    last = next((t for t in reversed(history) if t.subject in registry), None)
     if last and last.subject:
-        kind = "target" if registry[last.subject].covered else "related"
-        return kind, last.subject, "conversation", []
+        occ = registry[last.subject]
+        return ("target" if occ.covered else "related"), occ, "conversation", []
     covered = registry.covered
     if len(covered) == 1:  # a corpus about one occupation: every question is about it
-        return "target", covered[0].id, "only", []
+        return "target", covered[0], "only", []
     if not covered:
         return "none", None, "none", []
     return "clarify", None, "none", [o.id for o in registry.examples(6)]
@@ -203,7 +213,7 @@ def plan(question: str, history: list[Turn], reader: Reader, *, force: str | Non
     corrected, unknown = _corrected(asked_text, reader.speller, reader.common_words)
     without_publishers, sources = find_publishers(corrected, reader.publishers)
     res = resolve(without_publishers, registry, ordinary=reader.ordinary, encode=reader.encode,
-                  vectors=reader.name_vectors, threshold=reader.threshold)
+                  vectors=reader.name_vectors, threshold=reader.threshold, pages_naming=reader.pages_naming)
     asked = facets.detect(corrected)
     if _names_a_next_step(without_publishers, registry) and Facet.progression not in asked:
         asked = [Facet.progression]
@@ -214,12 +224,12 @@ def plan(question: str, history: list[Turn], reader: Reader, *, force: str | Non
         return chosen.model_copy(update={"question": question, "pending": waiting, "inherited": True})
     if force:
         res = Resolution(kind="named", occupation=force, method="name", spans=res.spans, alias=res.alias)
-    kind, subject, how, candidates = _occupation(res, history, reader)
+    kind, occ, how, candidates = _occupation(res, history, reader)
+    subject = occ.id if occ else None
     inherited = how == "conversation"
     if not asked and history:
         asked = _facets_from(history, corrected)
         inherited = inherited or bool(asked)
-    occ = registry[subject] if subject else None
     # Search for the occupation by the name its pages use most, whatever the user called it.
     search_name = (occ.search_name or occ.name) if occ else ""
     dense = _without(without_publishers, res.spans, f" {search_name} ") if occ and res.spans else without_publishers

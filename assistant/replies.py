@@ -98,12 +98,14 @@ def abstain(question: str, reason: str, registry: Registry, occ: Occupation | No
     if examples:
         text += f" For example, try *{examples[0]}*"
     return Answer(question=question, answer=text, abstained=True, reason=reason, suggestions=examples,
-                  subject=occ.id if occ else None, occupation=occ.name if occ else None)
+                  subject=occ.id if occ else None, occupation=occ.name if occ else None, outcome="abstain")
 
 
-def uncovered(question: str, asked: str, nearest: list[Occupation], registry: Registry) -> Answer:
+def uncovered(question: str, asked: str, nearest: list[Occupation], registry: Registry,
+              facet: Facet | None = None) -> Answer:
     """"I have no pages about astronauts. I do have: pilots, aerospace engineers." Never an answer from
-    another occupation's pages."""
+    another occupation's pages. Each occupation offered is a choice: picking it asks the same question
+    about it."""
     from .occupations.names import plural_of
 
     shown = plural_of(asked) if not asked.lower().endswith("s") else asked
@@ -115,7 +117,9 @@ def uncovered(question: str, asked: str, nearest: list[Occupation], registry: Re
     if len(registry.covered) > len(nearest):
         text += f"\n\n{lead}"
     suggestions = [examples_for(o, 1)[0] for o in nearest[:2]]
-    return Answer(question=question, answer=text, abstained=True, reason=reason, suggestions=suggestions)
+    options = [ClarifyOption(occupation_id=o.id, name=o.name, question=o.name) for o in nearest]
+    return Answer(question=question, answer=text, abstained=True, reason=reason, suggestions=suggestions,
+                  clarify=options, pending=question, facet=facet, outcome="uncovered")
 
 
 def clarify(question: str, alias: str | None, choices: list[Occupation], facet: Facet | None) -> Answer:
@@ -127,4 +131,4 @@ def clarify(question: str, alias: str | None, choices: list[Occupation], facet: 
     lines += [f"- {o.name}" for o in choices]
     options = [ClarifyOption(occupation_id=o.id, name=o.name, question=o.name) for o in choices]
     return Answer(question=question, answer="\n".join(lines), abstained=True, reason=reason, clarify=options,
-                  pending=question, facet=facet, suggestions=[o.name for o in choices[:3]])
+                  pending=question, facet=facet, suggestions=[o.name for o in choices[:3]], outcome="clarify")

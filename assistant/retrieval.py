@@ -15,6 +15,7 @@ from .embedding import Embedder
 from .filtered import dense_among
 from .index import Index
 from .models import Hit
+from .occupations.names import names_phrase
 from .query import QueryPlan, Reader, common_words
 from .settings import Settings
 from .spelling import Speller
@@ -89,7 +90,22 @@ class Retriever:
 
         return Reader(registry=index.registry, speller=self.speller, publishers=self.publishers,
                       common_words=common_words(), encode=encode, name_vectors=index.occupation_vectors,
-                      threshold=self.settings.occupation_match_threshold)
+                      threshold=self.settings.occupation_match_threshold, pages_naming=self.pages_naming)
+
+    def pages_naming(self, phrase: str, limit: int = 50) -> list[str]:
+        """Pages whose text names the phrase ("emergency care assistants"): BM25's postings give the
+        chunks holding every word of it, and the words must stand together there."""
+        wanted = terms(phrase)
+        if not wanted:
+            return []
+        rows = None
+        for term in wanted:
+            found = set(self.index.bm25.rows_with(term))
+            rows = found if rows is None else rows & found
+            if not rows:
+                return []
+        docs = [self.index.chunks[r].doc_id for r in sorted(rows) if names_phrase(self.index.chunks[r].text, phrase)]
+        return list(dict.fromkeys(docs))[:limit]
 
     def dense(self, vector: np.ndarray, k: int, rows: np.ndarray | None = None) -> dict[int, float]:
         """Top-k chunks by cosine; only among `rows` when given (see filtered.py)."""

@@ -44,6 +44,13 @@ def singular(word: str) -> str:
     return w[:-1]
 
 
+def names_phrase(text: str, phrase: str) -> bool:
+    """Does the text name the phrase, in any plural, possessive, hyphen or space variant?"""
+    want = [singular(t) for _, _, t in tokens(phrase)]
+    have = [singular(t) for _, _, t in tokens(text)]
+    return bool(want) and any(have[i:i + len(want)] == want for i in range(len(have) - len(want) + 1))
+
+
 def key_of(words: list[str]) -> str:
     return "".join(singular(w) for w in words)
 

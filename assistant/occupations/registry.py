@@ -108,9 +108,29 @@ def build_registry(documents: Iterable[Document]) -> list[Occupation]:
                 other.add(alias, "mention")
             if other is not draft and meta.doc_id not in other.mentioned_in:
                 other.mentioned_in.append(meta.doc_id)
+    _settle_mentions(drafts)
     return [Occupation(id=d.id, name=d.name, plural=plural_of(d.name), names=d.names, pages=d.pages,
                        mentioned_in=[p for p in d.mentioned_in if p not in d.pages])
             for d in drafts.values()]
+
+
+def _settle_mentions(drafts: dict[str, _Draft]) -> None:
+    """A page's passing mention of an occupation other pages describe is that occupation ("healthcare
+    support worker" mentioned on one page, declared on another page as a name of healthcare assistants).
+    A name shared by a mention and a described occupation belongs to the described one."""
+    covered = {key: d.id for d in drafts.values() if d.pages for key in d.keys}
+    for draft in [d for d in drafts.values() if not d.pages]:
+        home = covered.get(name_key(draft.name))
+        if home:
+            target = drafts[home]
+            target.mentioned_in += [p for p in draft.mentioned_in if p not in target.mentioned_in]
+            for n in draft.names:
+                if name_key(n.name) not in covered:
+                    target.add(n.name, n.source)
+            del drafts[draft.id]
+            continue
+        draft.names = [n for n in draft.names if name_key(n.name) not in covered]
+        draft.keys = {name_key(n.name) for n in draft.names}
 
 
 @dataclass(frozen=True)

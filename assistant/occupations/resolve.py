@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from .names import tokens
 from .registry import NameHit, Registry
 
-Kind = Literal["named", "clarify", "uncovered", "none"]
+Kind = Literal["named", "mentioned", "clarify", "uncovered", "none"]
 MAX_CHOICES = 6  # a clarifying question lists at most this many occupations
 
 
@@ -33,8 +33,9 @@ class Resolution(BaseModel):
     spans: list[tuple[int, int]] = []  # where the question names occupations (left out of its topic)
     candidates: list[str] = []  # ids: the choices (clarify), or the nearest covered occupations (uncovered)
     asked: str | None = None  # the phrase that named an occupation the corpus does not cover
-    method: Literal["name", "partial", "dense", "none"] = "none"
+    method: Literal["name", "partial", "dense", "text", "none"] = "none"
     score: float | None = None  # cosine of the dense match
+    pages: list[str] = []  # mentioned: pages whose text names it (no page declares it)
 
 
 # Where English questions put the occupation. Question syntax only: no occupation is named here.
@@ -72,7 +73,9 @@ def _covered_first(registry: Registry, positions: tuple[int, ...] | set[int]) ->
 
 def _from_hit(hit: NameHit, registry: Registry) -> Resolution:
     spans = [(hit.start, hit.end)]
-    if len(hit.preferred) == 1:  # a display name is never ambiguous: "paramedic" is the paramedic
+    # A display name is not ambiguous ("paramedic" is the paramedic), unless it is only mentioned in
+    # passing and covered occupations end with it ("nurse": dental nurse, adult nurse).
+    if len(hit.preferred) == 1 and (registry.occupations[hit.preferred[0]].covered or not hit.partial):
         only = registry.occupations[hit.preferred[0]].id
         return Resolution(kind="named", occupation=only, alias=hit.text, spans=spans, method="name")
     choices = _covered_first(registry, hit.exact) + [i for i in _covered_first(registry, hit.partial)]
@@ -84,9 +87,11 @@ def _from_hit(hit: NameHit, registry: Registry) -> Resolution:
                       method="name" if hit.exact else "partial")
 
 
-def by_name(text: str, registry: Registry) -> Resolution | None:
+def by_name(text: str, registry: Registry, ordinary: Callable[[str], bool] = lambda w: True,
+            partial: bool = True) -> Resolution | None:
     """The first exact name in the question (covered occupations before ones only mentioned), else the
-    first partial one."""
+    first partial one: one that follows only ordinary words ("a technician", not "emergency care
+    assistants", where the words before say which assistants)."""
     hits = registry.matcher.find(text)
     exact = [h for h in hits if h.exact]
     if exact:
@@ -96,8 +101,16 @@ def by_name(text: str, registry: Registry) -> Resolution | None:
             chosen = registry.position[res.occupation]
             res = res.model_copy(update={"spans": [(h.start, h.end) for h in exact if chosen in h.exact]})
         return res
-    partial = [h for h in hits if h.partial]
-    return _from_hit(partial[0], registry) if partial else None
+    if not partial:
+        return None
+    words = tokens(text)
+
+    def qualified(hit: NameHit) -> bool:
+        before = [t for s, _, t in words if s < hit.start]
+        return bool(before) and not ordinary(before[-1])
+
+    partial_hits = [h for h in hits if h.partial and not qualified(h)]
+    return _from_hit(partial_hits[0], registry) if partial_hits else None
 
 
 def nearest(vector: np.ndarray, registry: Registry, vectors: np.ndarray, covered_only: bool,
@@ -118,24 +131,34 @@ def nearest(vector: np.ndarray, registry: Registry, vectors: np.ndarray, covered
 
 def resolve(text: str, registry: Registry, *, ordinary: Callable[[str], bool],
             encode: Callable[[str], np.ndarray] | None = None, vectors: np.ndarray | None = None,
-            threshold: float = 1.0, suggest: int = 3) -> Resolution:
-    found = by_name(text, registry)
+            threshold: float = 1.0, suggest: int = 3,
+            pages_naming: Callable[[str], list[str]] | None = None) -> Resolution:
+    found = by_name(text, registry, ordinary, partial=False)
     if found:
         return found
     phrase = occupation_phrase(text, ordinary)
-    if phrase is None:
-        return Resolution(kind="none")
-    if encode is None or vectors is None or not len(vectors):
-        examples = [o.id for o in registry.examples(suggest)]
-        return Resolution(kind="uncovered", asked=phrase, candidates=examples)
-    vector = encode(phrase)
-    top = nearest(vector, registry, vectors, covered_only=False, limit=1)
-    if top and top[0][1] >= threshold:
+    vector = encode(phrase) if phrase and encode is not None and vectors is not None and len(vectors) else None
+    top = nearest(vector, registry, vectors, covered_only=False, limit=1) if vector is not None else []
+    if phrase and top and top[0][1] >= threshold:  # "dentle nurses", "physio": close to one name
         occ, score = top[0]
         start = text.lower().find(phrase.lower())
         spans = [(start, start + len(phrase))] if start >= 0 else []
         return Resolution(kind="named", occupation=occ, alias=phrase, spans=spans, method="dense",
                           score=round(score, 4))
+    found = by_name(text, registry, ordinary)
+    if found:
+        return found
+    if phrase is None:
+        return Resolution(kind="none")
+    # Named on a page, though no page is about it ("emergency care assistants usually start on band 3"):
+    # answered from the sentences that name it.
+    mentioned = pages_naming(phrase) if pages_naming else []
+    if mentioned:
+        start = text.lower().find(phrase.lower())
+        return Resolution(kind="mentioned", asked=phrase, alias=phrase, pages=mentioned, method="text",
+                          spans=[(start, start + len(phrase))] if start >= 0 else [])
+    if vector is None:
+        return Resolution(kind="uncovered", asked=phrase, candidates=[o.id for o in registry.examples(suggest)])
     near = nearest(vector, registry, vectors, covered_only=True, limit=suggest)
     return Resolution(kind="uncovered", asked=phrase, candidates=[o for o, _ in near],
                       score=round(top[0][1], 4) if top else None, method="dense")

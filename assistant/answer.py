@@ -11,7 +11,8 @@ import re
 
 from . import facets
 from .evidence import (FACETS_WITH_VALUES, LIST_MARGIN, MARGIN, Unit, alias_candidates, alias_units, best_passages,
-                       by_doc, facet_units, is_other_name, overlap, qualifiers, units_of, units_top, with_lists)
+                       by_doc, facet_units, is_other_name, lead_hits, overlap, qualifiers, units_of, units_top,
+                       with_lists)
 from .citations import Citations
 from .index import Index
 from .models import Answer, Facet
@@ -101,7 +102,10 @@ def compose(plan: QueryPlan, found: Retrieved | None, index: Index, settings: Se
     # Questions about the role's names are about the role itself: rank their sentences by the whole
     # question; everything else by its topic.
     about_names = Facet.titles in plan.facets
-    units = units_of(found.hits, index, found.query_vector if about_names else found.topic_vector)
+    hits = found.hits
+    if Facet.duties in plan.facets and occ.pages:  # what a page says the job is, retrieved or not
+        hits = [h for h in lead_hits(index, occ.pages[:3]) if all(h.chunk.row != o.chunk.row for o in hits)] + hits
+    units = units_of(hits, index, found.query_vector if about_names else found.topic_vector, found.query_vector)
     cites = Citations(index)
     body: list[str] = []
     confidence = 0.0
@@ -131,7 +135,10 @@ def compose(plan: QueryPlan, found: Retrieved | None, index: Index, settings: Se
                 body += [f"**{rule.label}** for {_plural(plan)}, from the sources:", ""]
                 body += [_quote(u, cites.add(u)) for u in chosen]
         if chosen:
-            confidence = max(confidence, max(u.sim for u in chosen[:2]))
+            # A facet's evidence about the occupation counts by the whole question too: "What band do
+            # they start on?" is close to little on its own, and its topic is all the question has.
+            confidence = max(confidence, max(max(u.sim, u.whole) if facet != Facet.other else u.sim
+                                             for u in chosen[:2]))
         body.append("")
     if not cites.items:
         what = ", ".join(facets.RULE[f].label.lower() for f in plan.facets) or "that"

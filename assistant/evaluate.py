@@ -133,6 +133,10 @@ def leaks(answer, asked: str | None, registry) -> list[str]:
     what catches that."""
     if answer.abstained or not asked:
         return []
+    if asked not in registry:  # named only in a page's text: each cited sentence must name it
+        from .occupations.names import names_phrase
+
+        return [c.doc_id for c in answer.citations if not names_phrase(c.snippet, answer.occupation or "")]
     return [c.doc_id for c in answer.citations
             if registry.about(c.doc_id) != asked and asked not in registry.names_in(c.snippet)]
 

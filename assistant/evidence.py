@@ -28,26 +28,46 @@ class Unit(BaseModel):
     kind: str
     score: float  # fused score of the chunk it came from
     dense: float  # cosine of that chunk to the question (0 when it was not a dense candidate)
-    sim: float  # cosine of this sentence to the question
+    sim: float  # cosine of this sentence to the question's topic
+    whole: float = 0.0  # cosine of this sentence to the whole question
     rank: int  # rank of that chunk in the retrieval results
     fit: float = 0.0  # how well it answers the question, set when ranked for a facet or a passage
 
 
-def units_of(hits: list[Hit], index: Index, query_vector: np.ndarray | None = None) -> list[Unit]:
-    """The sentences of the retrieved chunks, each once, in retrieval order."""
+def units_of(hits: list[Hit], index: Index, query_vector: np.ndarray | None = None,
+             whole_vector: np.ndarray | None = None) -> list[Unit]:
+    """The sentences of the retrieved chunks, each once, in retrieval order; `sim` against the first
+    vector (the question's topic), `whole` against the second (the whole question, names and all)."""
     out: list[Unit] = []
     seen: set[int] = set()
     for rank, hit in enumerate(hits):
         doc = index.documents[hit.chunk.doc_id]
         rows = [r for r in index.sentences_in(hit.chunk) if r not in seen]
         seen.update(rows)
-        sims = (index.sentence_vectors[rows] @ query_vector if query_vector is not None and rows
-                else np.zeros(len(rows)))
-        for row, sim in zip(rows, sims):
+        vectors = index.sentence_vectors[rows] if rows and query_vector is not None else None
+        sims = vectors @ query_vector if vectors is not None else np.zeros(len(rows))
+        wholes = vectors @ whole_vector if vectors is not None and whole_vector is not None else sims
+        for row, sim, whole in zip(rows, sims, wholes):
             s = index.sentences[row]
             out.append(Unit(doc_id=s.doc_id, start=s.start, end=s.end, text=doc.text[s.start:s.end],
                             section=s.section, kind=s.kind, score=hit.score, dense=hit.dense or 0.0,
-                            sim=float(sim), rank=rank))
+                            sim=float(sim), whole=float(whole), rank=rank))
+    return out
+
+
+def lead_hits(index: Index, pages: list[str]) -> list[Hit]:
+    """The chunk holding each page's lead paragraph (the first paragraph before any heading: what a
+    careers page or a taxonomy record says the job is), for questions about what the job involves."""
+    out: list[Hit] = []
+    for page in pages:
+        doc = index.documents[page]
+        lead = next((b for b in doc.blocks if b.kind == "paragraph"), None)
+        if lead is None or lead.section is not None:
+            continue
+        row = next((r for r in index.chunk_rows.get(page, ()) if index.chunks[r].start <= lead.start
+                    < index.chunks[r].end), None)
+        if row is not None:
+            out.append(Hit(chunk=index.chunks[row], score=1.0))
     return out
 
 
@@ -71,7 +91,9 @@ def about_subject(unit: Unit, plan: QueryPlan, registry: Registry) -> bool:
         return True
     if unit.doc_id not in occ.pages:
         return False
-    return not any(h.start < OPENING for h in hits)
+    # "Nurses in the NHS work 37.5 hours" on a page about adult nurses: a name that ends the page's
+    # occupation's own name is that occupation.
+    return not any(h.start < OPENING and position not in h.partial for h in hits)
 
 
 def overlap(unit: Unit, query_terms: set[str]) -> float:
@@ -137,6 +159,9 @@ def facet_units(units: list[Unit], rule: FacetRule, plan: QueryPlan, registry: R
         return rule.is_evidence(u.text, u.section) or (rule.facet == Facet.duties and opens_with_name(u, plan, registry))
 
     found = [u for u in in_sources(units, plan) if evidence(u) and about_subject(u, plan, registry) and quotable(u)]
+    if rule.facet == Facet.duties:  # a page's lead paragraph says what the job is (a taxonomy's description)
+        found = [u.model_copy(update={"score": u.score + 0.5}) if u.section is None and u.kind == "paragraph"
+                 else u for u in found]
     if rule.value:
         with_value = [u for u in found if rule.values(u.text)]
         found = with_value or found

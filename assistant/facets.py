@@ -41,8 +41,11 @@ class FacetRule:
 
 
 _MONEY = r"£\s?\d[\d,]*(?:\.\d+)?(?:\s*(?:to|-|–)\s*£\s?\d[\d,]*(?:\.\d+)?)?"
-# "24 hours a day" is a service's cover, not anyone's working week.
-_HOURS = r"\d+(?:\.\d+)?(?:\s*(?:-|–|to)\s*\d+(?:\.\d+)?)?(?=\s*(?:hours|per week|a week))(?!\s*hours\s+a\s+day)"
+# A working week's hours: "37.5 hours a week", "40-42 hours per week", "Hours: 39 to 41 a week", or
+# "around 37.5 hours" in a sentence about the week; not "24 hours a day" or "days of 12 hours or more".
+_NUM = r"\d+(?:\.\d+)?(?:\s*(?:-|–|to)\s*\d+(?:\.\d+)?)?"
+_HOURS = (_NUM + r"(?=\s*(?:hours?\s+)?(?:a|per|each)\s+week)|" + _NUM +
+          r"(?=\s*hours\b)(?!\s*hours\s+a\s+day)(?!\s*hours\s+or\s+(?:more|longer))")
 _BAND = r"\b[Bb]and\s*\d+(?:\s*(?:-|–|to)\s*(?:[Bb]and\s*)?\d+)?"
 
 RULES: tuple[FacetRule, ...] = (

@@ -348,6 +348,9 @@ def enrich(occupations: list[Occupation], documents: list[Document],
         text = by_id[s.doc_id].text[s.start:s.end]
         have = found.setdefault(s.doc_id, set())
         have.update(r.facet.value for r in RULES if r.facet.value not in have and r.is_evidence(text, s.section))
+    for doc in documents:  # a lead paragraph says what the job is (see evidence.lead_hits)
+        if any(b.kind == "paragraph" and b.section is None for b in doc.blocks[:3]):
+            found.setdefault(doc.meta.doc_id, set()).add("duties")
     order = [r.facet.value for r in RULES]
 
     # The name the pages use most, counted as the matcher reads them (the longest name at each place:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from . import facets
 from .errors import QuestionError
 from .models import Facet, Occupation, OccupationName, Turn
-from .occupations.names import plural_of
+from .occupations.names import plural_of, singular
 from .occupations.registry import Registry, slug
 from .occupations.resolve import Resolution, resolve
 from .spelling import Speller
@@ -185,7 +185,8 @@ def _occupation(res: Resolution, history: list[Turn],
         return ("target" if occ.covered else "related"), occ, res.method, []
     if res.kind == "mentioned" and res.asked:
         # Not in the registry: an occupation the pages name in passing without declaring it.
-        name = " ".join(res.asked.split())
+        words_ = res.asked.split()
+        name = " ".join(words_[:-1] + [singular(words_[-1])]) if words_ else res.asked
         occ = Occupation(id=f"mention:{slug(name)}", name=name, plural=plural_of(name),
                          names=[OccupationName(name=name, source="question")], mentioned_in=res.pages)
         return "related", occ, res.method, []

@@ -125,7 +125,9 @@ class Retriever:
         occ = plan.occupation
         if occ is None:
             return None
-        docs = occ.pages or occ.mentioned_in
+        # One only mentioned in passing: the pages that declare the mention, and any page whose text names it.
+        docs = occ.pages or list(dict.fromkeys(occ.mentioned_in + [d for n in occ.names[:5]
+                                                                   for d in self.pages_naming(n.name)]))
         if plan.sources:
             docs = [d for d in docs if d in plan.sources] or docs
         return np.array(sorted(r for d in docs for r in self.index.chunk_rows.get(d, ())), dtype=np.int64)

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
+from ..text import STOPWORDS
 from .names import tokens
 from .registry import NameHit, Registry
 
@@ -48,7 +49,7 @@ _SLOTS = [re.compile(p, re.IGNORECASE) for p in (
     rf"\b(?:become|becoming|work(?:ing)?\s+as|job\s+as|career\s+as|train(?:ing)?\s+as|qualify\s+as)\s+{_DET}{_PHRASE}"
     rf"(?=\s*(?:[?.!,]|$|\s+(?:in|with|through|without|if|after|at|for)\b))",
     rf"^\W*(?:and\s+|so\s+)?(?:what|how)\s+about\s+{_DET}{_PHRASE}\s*[?.!]*$",
-    rf"\b(?:do|are|can)\s+{_DET}{_PHRASE}\s+(?:need|earn|get|work|have)\b",
+    rf"\b(?:do|does|are|is|can)\s+{_DET}{_PHRASE}\s+(?:need|earn|get|work|have|start|on|paid)\b",
 )]
 
 
@@ -105,9 +106,9 @@ def by_name(text: str, registry: Registry, ordinary: Callable[[str], bool] = lam
         return None
     words = tokens(text)
 
-    def qualified(hit: NameHit) -> bool:
+    def qualified(hit: NameHit) -> bool:  # "emergency care assistants": the word before says which
         before = [t for s, _, t in words if s < hit.start]
-        return bool(before) and not ordinary(before[-1])
+        return bool(before) and before[-1] not in STOPWORDS and not before[-1].endswith("'s")
 
     partial_hits = [h for h in hits if h.partial and not qualified(h)]
     return _from_hit(partial_hits[0], registry) if partial_hits else None

@@ -82,7 +82,8 @@ def _asks_amount(plan: QueryPlan, facet: Facet) -> bool:
     """"How many hours" wants the figure; "do they work nights?" wants the sentence about shifts."""
     if facet != Facet.hours:
         return True
-    return bool(re.search(r"how (many|long)|\bhours?\b|\bhrs\b|working week|full[- ]time", plan.corrected, re.I))
+    asked = f"{plan.corrected} {plan.topic_text}"  # the topic carries a facet inherited from the last question
+    return bool(re.search(r"how (many|long)|\bhours?\b|\bhrs\b|working week|full[- ]time", asked, re.I))
 
 
 def compose(plan: QueryPlan, found: Retrieved | None, index: Index, settings: Settings) -> Answer:

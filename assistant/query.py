@@ -228,14 +228,18 @@ def plan(question: str, history: list[Turn], reader: Reader, *, force: str | Non
     kind, occ, how, candidates = _occupation(res, history, reader)
     subject = occ.id if occ else None
     inherited = how == "conversation"
+    carried = ""
     if not asked and history:
         asked = _facets_from(history, corrected)
         inherited = inherited or bool(asked)
+        # "what about paramedics?" after a question about hours asks about hours: say so to the search.
+        carried = " ".join(facets.RULE[f].expansion for f in asked)
     # Search for the occupation by the name its pages use most, whatever the user called it.
     search_name = (occ.search_name or occ.name) if occ else ""
     dense = _without(without_publishers, res.spans, f" {search_name} ") if occ and res.spans else without_publishers
     if occ and not res.spans:
         dense = f"{dense} ({search_name})"
+    dense = f"{dense} {carried}".strip()
     expansion = " ".join(facets.RULE[f].expansion for f in asked)
     # A word in neither the sources nor everyday English, and no typo of either, names something the
     # sources don't cover ("overtime", "France"). It declines the question only when it is a good part
@@ -252,7 +256,7 @@ def plan(question: str, history: list[Turn], reader: Reader, *, force: str | Non
         resolved_by=how, unknown_terms=blocking, dense_text=" ".join(dense.split()), sources=sources,
         # Sentences are ranked by the topic: on the pages about an occupation nearly every sentence names it,
         # so its name is left out; one only mentioned in passing is answered by sentences naming it, so it stays.
-        topic_text=_topic(without_publishers, res.spans if kind == "target" else []),
+        topic_text=f"{_topic(without_publishers, res.spans if kind == 'target' else [])} {carried}".strip(),
         lexical_text=" ".join(f"{dense} {'' if search_name.lower() in dense.lower() else search_name} "
                               f"{expansion}".split()),
         inherited=inherited,

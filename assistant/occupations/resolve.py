@@ -158,8 +158,11 @@ def resolve(text: str, registry: Registry, *, ordinary: Callable[[str], bool],
         start = text.lower().find(phrase.lower())
         return Resolution(kind="mentioned", asked=phrase, alias=phrase, pages=mentioned, method="text",
                           spans=[(start, start + len(phrase))] if start >= 0 else [])
+    start = text.lower().find(phrase.lower())
+    spans = [(start, start + len(phrase))] if start >= 0 else []  # where to put a chosen occupation's name
     if vector is None:
-        return Resolution(kind="uncovered", asked=phrase, candidates=[o.id for o in registry.examples(suggest)])
+        return Resolution(kind="uncovered", asked=phrase, candidates=[o.id for o in registry.examples(suggest)],
+                          spans=spans)
     near = nearest(vector, registry, vectors, covered_only=True, limit=suggest)
-    return Resolution(kind="uncovered", asked=phrase, candidates=[o for o, _ in near],
+    return Resolution(kind="uncovered", asked=phrase, candidates=[o for o, _ in near], spans=spans,
                       score=round(top[0][1], 4) if top else None, method="dense")

@@ -14,6 +14,7 @@ from .safety import escape_markdown, neutralise_answer, safe_url
 APOLOGY = ("Sorry, something went wrong while I was answering. Please try again, or ask in other words. "
            "The problem has been logged.")
 MAX_SUGGESTIONS = 3
+MAX_CHOICES = 6  # "which occupation do you mean?": one button per occupation offered
 
 
 class SourcePanel(BaseModel):
@@ -80,6 +81,10 @@ def source_panel(n: int, c: Citation, question: str | None = None) -> SourcePane
 
 
 def _suggestions(answer: Answer) -> list[str]:
+    """The buttons under the answer: the occupations to choose from when it asks which one is meant
+    (each sends its name, and the waiting question is answered for it), else follow-up questions."""
+    if answer.clarify:
+        return list(dict.fromkeys(o.question for o in answer.clarify))[:MAX_CHOICES]
     seen: list[str] = []
     for s in answer.suggestions:
         if s.strip() and s not in seen:

@@ -133,7 +133,7 @@ def page(browser, server: Server):
     # Chainlit drops a message sent before its websocket is open: wait for the socket, then the starters.
     with page.expect_websocket():
         page.goto(server.base)
-    page.locator("#starter-starting-band").wait_for()
+    page.locator("#starter-pay-band").wait_for()
     yield page
     context.close()
 
@@ -179,7 +179,7 @@ def test_health_and_api_answer_like_the_cli(server: Server):
 def test_band_answer_citation_panel_follow_up_and_suggestion(page, server: Server):
     from playwright.sync_api import expect
 
-    page.locator("#starter-starting-band").click()
+    page.locator("#starter-pay-band").click()
     band = _wait_answer(page, 1)
     expect(band).to_contain_text("band 3")
     first = _get_json(f"{server.base}/api/ask", {"question": BAND_Q})["citations"][0]
@@ -208,9 +208,13 @@ def test_out_of_scope_question_abstains_and_is_recorded(page, server: Server):
     from playwright.sync_api import expect
 
     reply = ask(page, "How much does a paramedic earn?")
-    expect(reply).to_contain_text("can't answer that from my sources")
-    expect(reply).to_contain_text("paramedics")
-    expect(reply).to_contain_text("They cover OT support workers")
+    expect(reply).to_contain_text("I have no pages about paramedics")
+    expect(reply).to_contain_text("I do have: OT support workers")
+    # The occupation offered is a button; choosing it answers the waiting question about it.
+    page.get_by_role("button", name="OT support worker").last.click()
+    pay = _wait_answer(page, 2)
+    expect(pay).to_contain_text("pay for OT support workers")
+    expect(pay).to_contain_text("£15,250 to £22,500")
     with sqlite3.connect(server.db) as db:
         rows = db.execute("select question, channel from unanswered").fetchall()
     assert ("How much does a paramedic earn?", "chat") in rows

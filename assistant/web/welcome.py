@@ -17,8 +17,8 @@ from .safety import escape_markdown, safe_url
 MAX_STARTERS = 6  # Chainlit shows them as a row of buttons; more would wrap off the first screen
 MAX_LISTED = 12  # occupations named on the first screen; above this, a count and examples
 # The facets people ask about first, in that order (the starters offer those the pages answer).
-STARTER_FACETS = [Facet.pay, Facet.band, Facet.hours, Facet.entry, Facet.duties, Facet.apprenticeships,
-                  Facet.progression, Facet.skills, Facet.workplaces, Facet.qualifications]
+STARTER_FACETS = [Facet.band, Facet.pay, Facet.hours, Facet.entry, Facet.apprenticeships, Facet.progression,
+                  Facet.duties, Facet.skills, Facet.workplaces, Facet.qualifications]
 
 # A small inline icon: the welcome text only shows on Chainlit's first screen next to a chat profile
 # icon, and a data: URI needs no file on disk and no network request.

@@ -66,9 +66,9 @@ def configure_logging(level: int = logging.INFO) -> None:
         handler.setFormatter(SafeLogFormatter(LOG_FORMAT))
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: WebSettings | None = None) -> int:
     configure_logging()
-    web = WebSettings()
+    web = web or WebSettings()
 
     from ..index import read_manifest
     from ..pipeline import Assistant

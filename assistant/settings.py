@@ -75,6 +75,10 @@ class Settings(BaseModel):
     # above that, only the sentences of a question's retrieved passages are encoded, when it is asked.
     sentence_vectors: Literal["auto", "always", "never"] = "auto"
     sentence_vectors_max: int = Field(20_000, ge=0)
+    # sentence_vectors.npy up to this size is read into memory; a larger one is memory-mapped with a
+    # size check before each read (integrity.py says why: a truncated mapping kills the process).
+    sentence_vectors_in_memory_max_mb: int = env("CAREERS_SENTENCE_VECTORS_IN_MEMORY_MAX_MB", 256,
+                                                 "a whole number of MiB, 0 or more (0: always mapped)", ge=0)
 
     # Retrieval.
     fusion: Literal["minmax", "rrf"] = "minmax"

@@ -230,3 +230,29 @@ def test_serve_exits_2_with_one_line_on_an_unwritable_database_or_spool(tmp_path
         result = serve(CAREERS_SPOOL_DIR=str(spool / "sub"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "careers-assistant: The spool folder" in result.stderr and "CAREERS_SPOOL_DIR" in result.stderr
+
+
+def test_a_locked_database_spools_and_replays(web, monkeypatch):
+    """Another process holding SQLite's write lock past the busy timeout (shortened here from 30 s)."""
+    import assistant.web.store as store
+
+    monkeypatch.setattr(store, "SQLITE_BUSY_TIMEOUT_MS", 100)
+
+    async def run():
+        await prepare_database(web)
+        durable = Durable(web)
+        durable.open()
+        holder = sqlite3.connect(web.sqlite_path(), isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            assert not await write(durable, STEP, step(1))
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert len(durable.spool.pending) == 1
+        await durable.flush()
+        await durable.close()
+        return durable.spool.pending
+
+    assert asyncio.run(run()) == []
+    assert rows(web, "select id from steps") == [("s1",)]

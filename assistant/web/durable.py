@@ -13,9 +13,8 @@ the unanswered-questions store goes through one Durable writer:
   same transaction, so it lands exactly once;
 - a spooled write the database refuses for another reason than an outage (a statement that cannot
   work) is set aside in spool/rejected.jsonl with an ERROR, so it cannot block the rest;
-- SQLite: before each write (one stat(), ~2 us) the file is checked to still be the one opened. A file
-  deleted while serving is recreated from the copy the open connection still holds (VACUUM INTO),
-  else empty with its tables, and logged as an ERROR.
+- SQLite: before each statement the file is checked to still be the one opened (sqlitefile.py): a
+  file deleted while serving is recreated from the copy the open connection still holds.
 
 SQLite statements run one at a time on one thread of their own with the plain sqlite3 driver (the
 reason is in chat.py's CareersDataLayer); other databases use their async engine.
@@ -25,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -39,9 +37,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ..errors import AssistantError
 from ..privacy import for_log
-from .schema import _create_and_migrate, ensure_schema
+from .schema import ensure_schema
 from .settings import WebSettings
 from .spool import Spool
+from .sqlitefile import SqliteFile
 from .store import make_engine, tune_sqlite
 
 log = logging.getLogger(__name__)
@@ -128,14 +127,13 @@ class Durable:
         self.retry_seconds = web.spool_retry_seconds
         self._lock: asyncio.Lock | None = None
         self._task: asyncio.Task | None = None
-        self._identity: tuple[int, int] | None = None
-        self.recreated = 0
-        self._sync = self._thread = self._async = None
+        self._sync = self._thread = self._async = self._file = None
         url = make_url(web.database_url)
         if url.get_backend_name() == "sqlite":
             self._sync = tune_sqlite(create_engine(url.set(drivername="sqlite"),
                                                    connect_args={"check_same_thread": False}))
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-db")
+            self._file = SqliteFile(self.path, self._sync)
         else:
             self._async = create_async_engine(web.database_url)
 
@@ -146,7 +144,7 @@ class Durable:
     # --- running statements -------------------------------------------------------------------------
 
     def _tx_sync(self, statements: list[tuple[str, dict]]):
-        self._watch_file()
+        self._file.check()  # type: ignore[union-attr]
         with self._sync.begin() as conn:  # type: ignore[union-attr]
             out = None
             for query, params in statements:
@@ -180,7 +178,7 @@ class Durable:
                 return None
         async with self._lock_now():
             if self.spool.pending:
-                await self._replay()
+                await self._replay(quiet=True)
             why = "earlier writes still wait to be replayed"  # a write never overtakes a spooled one
             if not self.spool.pending:
                 try:
@@ -202,7 +200,7 @@ class Durable:
         log.error("A database write failed (%s): kept %s %s, %d waiting; replayed when the database works again",
                   why, describe(query, params), where, len(self.spool.pending))
 
-    async def _replay(self) -> None:
+    async def _replay(self, quiet: bool = False) -> None:
         """Replay spooled writes in order until one fails for an outage; call with the lock held."""
         done: set[str] = set()
         for record in list(self.spool.pending):
@@ -215,8 +213,9 @@ class Durable:
                 # Its key is stored: an earlier replay stored it, and it is not written again.
             except Exception as err:
                 if _unavailable(err):
-                    log.warning("The database still refuses writes (%s): %d spooled writes wait",
-                                _reason(err), len(self.spool.pending) - len(done))
+                    if not quiet:  # the background retry says so; each new write already logs an ERROR
+                        log.warning("The database still refuses writes (%s): %d spooled writes wait",
+                                    _reason(err), len(self.spool.pending) - len(done))
                     break  # still down: the rest wait, in order
                 self._reject(record, err)
                 continue
@@ -230,47 +229,6 @@ class Durable:
         log.error("A spooled write (%s) is refused by the database as invalid (%s): set aside in %s",
                   describe(record.query, record.params), _reason(err), self.spool.rejected_path)
 
-    # --- SQLite: the file itself ----------------------------------------------------------------------
-
-    def _watch_file(self) -> None:
-        """On the database thread: notice the SQLite file deleted or replaced since it was opened."""
-        if self.path is None:
-            return
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            self._recreate()
-            return
-        identity = (st.st_dev, st.st_ino)
-        if self._identity is not None and identity != self._identity:
-            log.error("The database file %s was replaced while serving: reconnecting to the new file", self.path)
-            self._sync.dispose()  # type: ignore[union-attr]
-            with self._sync.begin() as conn:  # type: ignore[union-attr]
-                _create_and_migrate(conn)
-        self._identity = identity
-
-    def _recreate(self) -> None:
-        assert self._sync is not None and self.path is not None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        copied = False
-        raw = self._sync.raw_connection()  # a pooled one still has the deleted file open, if any is left
-        try:
-            if not self.path.exists():
-                cursor = raw.cursor()
-                cursor.execute("VACUUM INTO ?", (str(self.path),))  # everything it held, schema included
-                cursor.close()
-                copied = True
-        finally:
-            raw.close()
-        self._sync.dispose()  # every connection on the deleted file goes
-        with self._sync.begin() as conn:
-            _create_and_migrate(conn)
-        st = os.stat(self.path)
-        self._identity = (st.st_dev, st.st_ino)
-        self.recreated += 1
-        log.error("The database file %s was deleted while serving: recreated it %s", self.path,
-                  "from the copy the server still had open" if copied else "with empty tables")
-
     # --- life cycle -----------------------------------------------------------------------------------
 
     def open(self) -> None:
@@ -282,7 +240,7 @@ class Durable:
         async with self._lock_now():
             if self._sync is not None:
                 try:
-                    await asyncio.get_running_loop().run_in_executor(self._thread, self._watch_file)
+                    await asyncio.get_running_loop().run_in_executor(self._thread, self._file.check)
                 except Exception as err:
                     log.error("Checking the database file failed (%s)", _reason(err))
             if self.spool.pending:

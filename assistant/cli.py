@@ -250,6 +250,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("careers-assistant: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        line = _database_problem(err) if args.web is not None else None
+        if line is None:
+            raise  # a bug: the traceback is what a developer needs
+        print(f"careers-assistant: {line}", file=sys.stderr)
+        return 2
+
+
+def _database_problem(err: Exception) -> str | None:
+    """The database of a web command (unanswered, purge) cannot be opened, read or written."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not isinstance(err, SQLAlchemyError):
+        return None
+    from .web.durable import reason
+
+    return (f"The database cannot be used ({reason(err)}): check CAREERS_DATABASE_URL, and that the "
+            "database file and its folder can be read and written by this user.")
 
 
 if __name__ == "__main__":

@@ -256,3 +256,19 @@ def test_a_locked_database_spools_and_replays(web, monkeypatch):
 
     assert asyncio.run(run()) == []
     assert rows(web, "select id from steps") == [("s1",)]
+
+
+@pytest.mark.parametrize("command", [["unanswered"], ["purge", "--dry-run"]])
+def test_cli_commands_on_an_unusable_database_say_so_in_one_line(tmp_path: Path, web, needs_chattr, command):
+    asyncio.run(prepare_database(web))
+    for suffix in ("-wal", "-shm"):  # as after a clean shutdown: opening needs to make them again
+        Path(f"{web.sqlite_path()}{suffix}").unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREERS_")}
+    env.update(PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]),
+               CAREERS_DATABASE_URL=web.database_url)
+    with read_only(web.sqlite_path()):
+        result = subprocess.run([sys.executable, "-m", "assistant", *command], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("careers-assistant: The database cannot be used")
+    assert len(result.stderr.strip().splitlines()) == 1

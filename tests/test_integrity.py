@@ -14,7 +14,7 @@ import pytest
 
 from assistant.embedding import HashEmbedder
 from assistant.errors import IndexCorruptError, IndexStaleError
-from assistant.index import build_index, load_index, read_manifest
+from assistant.index import load_index, read_manifest
 from assistant.integrity import MappedVectors, digest_folder, problems
 from assistant.pipeline import Assistant
 from assistant.settings import Settings

@@ -60,7 +60,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def _reason(err: BaseException) -> str:
+def reason(err: BaseException) -> str:
     """The driver's message without the SQL and parameters SQLAlchemy appends (they hold user text)."""
     orig = getattr(err, "orig", None) or err
     return for_log(f"{orig.__class__.__name__}: {str(orig).splitlines()[0] if str(orig) else ''}", 160)
@@ -114,7 +114,7 @@ async def prepare_database(web: WebSettings) -> list[str]:
         where = web.sqlite_path()
         fix = (f"make {where} and its folder {where.parent}/ writable by this user" if where
                else "check the server is running and the user may write")
-        raise DatabaseUnwritable(f"The database cannot be written ({_reason(err)}): {fix}, or set "
+        raise DatabaseUnwritable(f"The database cannot be written ({reason(err)}): {fix}, or set "
                                  "CAREERS_DATABASE_URL to a database that can be.") from err
     finally:
         await engine.dispose()  # this engine belongs to a short-lived loop; the server makes its own
@@ -174,7 +174,7 @@ class Durable:
             try:
                 return await self._tx([(query, params)])
             except Exception as err:
-                log.warning("A database read failed (%s)", _reason(err))
+                log.warning("A database read failed (%s)", reason(err))
                 return None
         async with self._lock_now():
             if self.spool.pending:
@@ -187,9 +187,9 @@ class Durable:
                     if not _unavailable(err):
                         _NOT_STORED.set(True)
                         log.error("The database refused a write as invalid (%s): %s is not stored",
-                                  _reason(err), describe(query, params))
+                                  reason(err), describe(query, params))
                         return None
-                    why = _reason(err)
+                    why = reason(err)
             self._keep(query, params, why)
             return None
 
@@ -215,7 +215,7 @@ class Durable:
                 if _unavailable(err):
                     if not quiet:  # the background retry says so; each new write already logs an ERROR
                         log.warning("The database still refuses writes (%s): %d spooled writes wait",
-                                    _reason(err), len(self.spool.pending) - len(done))
+                                    reason(err), len(self.spool.pending) - len(done))
                     break  # still down: the rest wait, in order
                 self._reject(record, err)
                 continue
@@ -225,9 +225,9 @@ class Durable:
             log.warning("Replayed %d spooled database writes; %d still waiting", len(done), len(self.spool.pending))
 
     def _reject(self, record, err: BaseException) -> None:
-        self.spool.reject(record, _reason(err))
+        self.spool.reject(record, reason(err))
         log.error("A spooled write (%s) is refused by the database as invalid (%s): set aside in %s",
-                  describe(record.query, record.params), _reason(err), self.spool.rejected_path)
+                  describe(record.query, record.params), reason(err), self.spool.rejected_path)
 
     # --- life cycle -----------------------------------------------------------------------------------
 
@@ -242,7 +242,7 @@ class Durable:
                 try:
                     await asyncio.get_running_loop().run_in_executor(self._thread, self._file.check)
                 except Exception as err:
-                    log.error("Checking the database file failed (%s)", _reason(err))
+                    log.error("Checking the database file failed (%s)", reason(err))
             if self.spool.pending:
                 await self._replay()
 

@@ -7,8 +7,15 @@ import json
 import sys
 import time
 
+from pydantic import ValidationError
+
 from .errors import AssistantError
-from .settings import Settings
+from .settings import Settings, describe_invalid
+
+# Commands that read the web settings (database, rate limits, reload): validated before they start.
+WEB_COMMANDS = frozenset({"serve", "unanswered", "purge"})
+# Settings fields a command-line flag can set: a bad one is reported by its flag, not its variable.
+_FLAGS = {"corpus_dir": "--corpus", "index_dir": "--index", "fusion": "--fusion", "dense_weight": "--dense-weight"}
 
 
 def _build(settings: Settings, args: argparse.Namespace) -> int:
@@ -73,19 +80,19 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from .web.server import serve  # Chainlit and uvicorn load only for this command
 
-    return serve(settings, host=args.host, port=args.port)
+    return serve(settings, host=args.host, port=args.port, web=args.web)
 
 
 def _unanswered(settings: Settings, args: argparse.Namespace) -> int:
     from .web.store import print_unanswered
 
-    return print_unanswered(settings, limit=args.limit, as_json=args.json)
+    return print_unanswered(settings, limit=args.limit, as_json=args.json, web=args.web)
 
 
 def _purge(settings: Settings, args: argparse.Namespace) -> int:
     from .web.retention import print_purge
 
-    return print_purge(settings, older_than_days=args.older_than, dry_run=args.dry_run)
+    return print_purge(settings, older_than_days=args.older_than, dry_run=args.dry_run, web=args.web)
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
@@ -149,6 +156,28 @@ def _faq_check(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if passed == len(results) and results else 1
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: use a whole number from 1 to 65535")
+    return port
+
+
+def _settings(args: argparse.Namespace) -> tuple[Settings, object]:
+    """Settings from flags and the environment, all validated now (raises ValidationError); the web
+    settings too for the commands that use them (args.web, None for the others)."""
+    given = {field: getattr(args, flag.lstrip("-").replace("-", "_"), None) for field, flag in _FLAGS.items()}
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    if args.command not in WEB_COMMANDS:
+        return settings, None
+    from .web.settings import WebSettings  # imports SQLAlchemy to check the database URL
+
+    return settings, WebSettings()
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="careers-assistant",
                                 description="Answers careers questions by quoting and citing its source pages.")
@@ -166,7 +195,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("questions", nargs="+", metavar="QUESTION")
     v = sub.add_parser("serve", help="start the chat UI and the HTTP API")
     v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    v.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    v.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     u = sub.add_parser("unanswered", help="list questions the assistant could not answer")
     u.add_argument("--limit", type=int, default=100)
     u.add_argument("--json", action="store_true")
@@ -199,10 +228,20 @@ COMMANDS = {"import": _import, "build": _build, "ask": _ask, "serve": _serve, "u
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    overrides = {k: v for k, v in (("corpus_dir", args.corpus), ("index_dir", args.index),
-                                   ("fusion", getattr(args, "fusion", None)),
-                                   ("dense_weight", getattr(args, "dense_weight", None))) if v is not None}
-    settings = Settings(**overrides)
+    try:
+        settings, args.web = _settings(args)
+    except ValidationError as err:  # a bad environment variable or flag: one line each, no traceback
+        if err.title == Settings.__name__:
+            model: type = Settings
+            given = {field: flag for field, flag in _FLAGS.items()
+                     if getattr(args, flag.lstrip("-").replace("-", "_"), None) is not None}
+        else:
+            from .web.settings import WebSettings
+
+            model, given = WebSettings, {}
+        for line in describe_invalid(err, model, given):
+            print(f"careers-assistant: {line}", file=sys.stderr)
+        return 2
     try:
         return COMMANDS[args.command](settings, args)
     except AssistantError as err:
@@ -211,6 +250,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("careers-assistant: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        line = _database_problem(err) if args.web is not None else None
+        if line is None:
+            raise  # a bug: the traceback is what a developer needs
+        print(f"careers-assistant: {line}", file=sys.stderr)
+        return 2
+
+
+def _database_problem(err: Exception) -> str | None:
+    """The database of a web command (unanswered, purge) cannot be opened, read or written."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not isinstance(err, SQLAlchemyError):
+        return None
+    from .web.durable import reason
+
+    return (f"The database cannot be used ({reason(err)}): check CAREERS_DATABASE_URL, and that the "
+            "database file and its folder can be read and written by this user.")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from . import metrics
+from .errors import AssistantError
 from .grounding import problems
 from .pipeline import Assistant, Conversation
 
@@ -83,17 +84,40 @@ class Thresholds(BaseModel):
     maximum: dict[str, float]
 
 
+def _read_yaml(path: Path, what: str):
+    """The parsed file, or an AssistantError saying what is wrong with it (the CLI prints it)."""
+    if not path.is_file():
+        raise AssistantError(f"No {what} file at {path}: give an existing YAML file (see evals/).")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise AssistantError(f"{path} is not readable YAML ({err.__class__.__name__}): fix or replace it.") from err
+
+
+def _invalid(path: Path, err: Exception) -> AssistantError:
+    first = err.errors(include_url=False)[0] if isinstance(err, ValidationError) else None
+    why = f"{'.'.join(map(str, first['loc'])) or 'entry'}: {first['msg']}" if first else str(err)[:200]
+    return AssistantError(f"{path} does not have the expected fields ({why}): compare it with evals/.")
+
+
 def load_cases(path: Path) -> list[EvalCase]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    cases = [EvalCase(**item) for item in raw]
+    raw = _read_yaml(path, "eval cases")
+    try:
+        cases = [EvalCase(**item) for item in raw]
+    except (TypeError, ValidationError) as err:  # TypeError: not a list of mappings
+        raise _invalid(path, err) from err
     ids = [c.id for c in cases]
     if len(ids) != len(set(ids)):
-        raise ValueError(f"{path}: case ids must be unique")
+        raise AssistantError(f"{path}: case ids must be unique")
     return cases
 
 
 def load_thresholds(path: Path) -> Thresholds:
-    return Thresholds(**yaml.safe_load(path.read_text(encoding="utf-8")))
+    raw = _read_yaml(path, "thresholds")
+    try:
+        return Thresholds(**raw)
+    except (TypeError, ValidationError) as err:
+        raise _invalid(path, err) from err
 
 
 def run_case(assistant: Assistant, case: EvalCase) -> CaseResult:

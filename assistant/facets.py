@@ -130,3 +130,9 @@ def detect(question: str) -> list[Facet]:
         best = [f for s, _, f in scored[:1] if s > 0]
     joined = re.search(r"\band\b|&|\bplus\b|\bas well\b|,", q)
     return best[:2] if joined else best[:1]
+
+
+# Words that name what pages say about a job, not the job: "Support worker pay" is about support workers.
+TOPIC_WORDS = frozenset(w.lower() for r in RULES for w in re.findall(r"[a-z]+", f"{r.label} {r.expansion}".lower())) | {
+    "work", "working", "job", "jobs", "career", "careers", "guide", "profile", "information", "overview", "salary",
+    "requirements", "qualities"}

@@ -1,7 +1,8 @@
 """Build, save and load the index folder: plain files plus a manifest.
 
 index/
-  manifest.json     model, dimension, corpus hash, counts, chunking settings, format version, build time
+  manifest.json     model, dimension, corpus hash, counts, chunking settings, format version, build time,
+                    and the sha256 and size of every other file here (integrity.py), checked at each load
   documents.jsonl   one cleaned document per line (metadata, text, blocks)
   chunks.jsonl      row i of vectors.faiss is line i of this file
   vectors.faiss     unit-length embeddings; inner product = cosine
@@ -35,6 +36,7 @@ from .chunking import chunk_document, sentences_of
 from .corpus import corpus_hash, load_corpus
 from .embedding import Embedder
 from .errors import IndexCorruptError, IndexMissingError, IndexStaleError
+from .integrity import MappedVectors, digest_folder, load_vectors, verify
 from .models import Chunk, Document, Manifest, Occupation, Sentence
 from .occupations.names import name_key
 from .occupations.registry import Registry, build_registry
@@ -144,6 +146,8 @@ class Index:
     def attach_sentence_encoder(self, embedder: Embedder) -> None:
         if self.sentence_vectors is None:
             self.sentence_vectors = SentenceVectorsOnDemand(self, embedder)
+        elif isinstance(self.sentence_vectors, MappedVectors):  # if the mapped file changes underneath
+            self.sentence_vectors.fallback = SentenceVectorsOnDemand(self, embedder).__getitem__
 
     def sentences_in(self, chunk: Chunk) -> list[int]:
         return [r for r in self.sentence_rows.get(chunk.doc_id, [])
@@ -194,9 +198,8 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
     target.parent.mkdir(parents=True, exist_ok=True)
     with _build_lock(target):
         _clear_leftovers(target)
-        _write_and_swap(target, manifest, documents, chunks, sentences, sentence_vectors, faiss_index, bm25,
-                        word_counts, occupations, occupation_vectors)
-    return manifest
+        return _write_and_swap(target, manifest, documents, chunks, sentences, sentence_vectors, faiss_index,
+                               bm25, word_counts, occupations, occupation_vectors)
 
 
 @contextmanager
@@ -230,7 +233,7 @@ def recover(target: Path) -> None:
 def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
                     sentences: list[Sentence], sentence_vectors: np.ndarray | None, faiss_index,
                     bm25: BM25Index, word_counts: Counter, occupations: list[Occupation],
-                    occupation_vectors: np.ndarray) -> None:
+                    occupation_vectors: np.ndarray) -> Manifest:
     faiss = _faiss()
     tmp = target.parent / f".{target.name}.building-{os.getpid()}"
     tmp.mkdir()
@@ -245,9 +248,11 @@ def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document],
         bm25.save(tmp / "bm25")
         _write_jsonl(tmp / "occupations.jsonl", occupations)
         np.save(tmp / "occupation_vectors.npy", np.asarray(occupation_vectors, dtype=np.float32))
-        # The manifest goes last: a folder without one was never finished.
+        # The manifest goes last: a folder without one was never finished. It lists every file's checksum.
+        manifest = manifest.model_copy(update={"files": digest_folder(tmp)})
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
         _swap_in(tmp, target)
+        return manifest
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -295,6 +300,7 @@ def load_index(settings: Settings, embedder_name: str) -> Index:
         [] if (folder / "bm25").is_dir() else ["bm25/"])
     if missing:
         raise IndexCorruptError(f"The index in {folder}/ is missing {', '.join(missing)}: {_BUILD_HINT}.")
+    verify(folder, manifest)  # every file's size and sha256, before any is parsed
     try:
         documents = [Document.model_validate_json(line)
                      for line in (folder / "documents.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -307,8 +313,9 @@ def load_index(settings: Settings, embedder_name: str) -> Index:
         word_counts = json.loads((folder / "words.json").read_text(encoding="utf-8"))
         sentences = [Sentence.model_validate_json(line)
                      for line in (folder / "sentences.jsonl").read_text(encoding="utf-8").splitlines()]
-        # Memory-mapped: a question reads only the rows of its evidence sentences.
-        sentence_vectors = (np.load(folder / "sentence_vectors.npy", mmap_mode="r")
+        # In memory, or memory-mapped with a size check before each read when large (integrity.py).
+        sentence_vectors = (load_vectors(folder / "sentence_vectors.npy",
+                                         settings.sentence_vectors_in_memory_max_mb * 2**20)
                             if manifest.sentence_vectors else None)
         occupations = [Occupation.model_validate_json(line)
                        for line in (folder / "occupations.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -153,6 +153,11 @@ class SkippedFile(BaseModel):
     reason: str
 
 
+class FileDigest(BaseModel):
+    sha256: str
+    size: int
+
+
 class Manifest(BaseModel):
     format_version: int
     model_name: str
@@ -171,6 +176,8 @@ class Manifest(BaseModel):
     build_time: datetime
     build_seconds: float
     skipped: list[SkippedFile] = Field(default_factory=list)
+    # sha256 and size of every other file in the index folder, checked at every load (integrity.py).
+    files: dict[str, FileDigest] = Field(default_factory=dict)
 
 
 class Hit(BaseModel):

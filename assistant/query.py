@@ -9,7 +9,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Literal
 
 import numpy as np
@@ -22,7 +21,7 @@ from .occupations.names import plural_of, singular
 from .occupations.registry import Registry, slug
 from .occupations.resolve import Resolution, resolve
 from .spelling import Speller
-from .text import STOPWORDS, words
+from .text import STOPWORDS, common_words, words
 
 # Who a question is about, as the answer needs to know it:
 #   "target"   an occupation with pages of its own (answered from them)
@@ -71,31 +70,7 @@ class Reader:
         return word in STOPWORDS or word in self.common_words or word in _FACET_WORDS
 
 
-def _inflections(verb: str) -> list[str]:
-    """Regular forms: work -> works, worked, working; stay -> stays; care -> cares, cared, caring."""
-    stem = verb[:-1] if verb.endswith("e") else verb
-    s = verb + "es" if verb.endswith(("s", "sh", "ch", "x", "o")) else verb + "s"
-    return [s, stem + "ed", stem + "ing"]
-
-
-@lru_cache(maxsize=1)
-def common_words() -> frozenset[str]:
-    """Everyday English a question may use (package data: no occupation in it)."""
-    text = resources.files("assistant").joinpath("data/common_words.txt").read_text("utf-8")
-    common: set[str] = set()
-    in_verbs = False
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        in_verbs = in_verbs or line.startswith("@verbs:")
-        for w in words(line.replace("@verbs:", "")):
-            common.add(w)
-            if in_verbs:
-                common.update(_inflections(w))
-    return frozenset(common)
-
-
-_FACET_WORDS = frozenset(w for r in facets.RULES for w in words(r.expansion + " " + r.label))
+_FACET_WORDS = facets.TOPIC_WORDS
 
 
 def validate(question: str, max_chars: int) -> str:

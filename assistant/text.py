@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from importlib import resources
 
 # Numbers keep their separators ("37.5", "20,329"); words keep inner apostrophes ("you'll").
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -67,3 +68,27 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             lead = len(tail) - len(tail.lstrip())
             spans.append((base + cursor + lead, base + cursor + len(tail)))
     return spans
+
+
+def _inflections(verb: str) -> list[str]:
+    """Regular forms: work -> works, worked, working; stay -> stays; care -> cares, cared, caring."""
+    stem = verb[:-1] if verb.endswith("e") else verb
+    s = verb + "es" if verb.endswith(("s", "sh", "ch", "x", "o")) else verb + "s"
+    return [s, stem + "ed", stem + "ing"]
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Everyday English a question may use (package data: no occupation in it)."""
+    text = resources.files("assistant").joinpath("data/common_words.txt").read_text("utf-8")
+    common: set[str] = set()
+    in_verbs = False
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        in_verbs = in_verbs or line.startswith("@verbs:")
+        for w in words(line.replace("@verbs:", "")):
+            common.add(w)
+            if in_verbs:
+                common.update(_inflections(w))
+    return frozenset(common)

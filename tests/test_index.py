@@ -13,7 +13,7 @@ from assistant import index as index_module
 from assistant.corpus import corpus_hash
 from assistant.embedding import HashEmbedder
 from assistant.errors import IndexCorruptError, IndexMissingError, IndexStaleError
-from assistant.index import build_index, load_index
+from assistant.index import build_index, load_index, read_manifest
 from assistant.models import SkippedFile
 from assistant.settings import Settings
 from assistant.text import terms
@@ -187,9 +187,26 @@ def _swap_first_lines(path: Path) -> None:
 )
 def test_corrupt_index(settings: Settings, built, name: str, damage, message: str) -> None:
     damage(settings.index_dir / name)
+    # The checksums in the manifest catch every change to a file, before anything is parsed ...
+    first = message if name == "manifest.json" or damage is Path.unlink else rf"is damaged \({name} "
+    with pytest.raises(IndexCorruptError, match=first) as err:
+        load_index(settings, HASH)
+    assert "careers-assistant build" in str(err.value)
+    if name == "manifest.json":
+        return
+    # ... and with checksums that match the damaged files, the checks of what the files say still do.
+    _rewrite_checksums(settings.index_dir)
     with pytest.raises(IndexCorruptError, match=message) as err:
         load_index(settings, HASH)
     assert "careers-assistant build" in str(err.value)
+
+
+def _rewrite_checksums(folder: Path) -> None:
+    from assistant.integrity import digest_folder
+
+    manifest = read_manifest(folder)
+    (folder / "manifest.json").write_text(manifest.model_copy(update={"files": digest_folder(folder)})
+                                          .model_dump_json(), encoding="utf-8")
 
 
 def test_bm25_folder_deleted_is_corrupt(settings: Settings, built) -> None:

@@ -170,7 +170,7 @@ def test_follow_up_naming_an_occupation_inherits_the_facet(reader: Reader) -> No
                                                       subject=SUBJECT)], reader)
     assert (p.facets, p.subject_kind, p.subject, p.alias, p.inherited) == (
         [Facet.pay], "target", SUBJECT, "rehab assistant", True)
-    assert p.dense_text == f"what about a {CANONICAL} ?"
+    assert p.dense_text == f"what about a {CANONICAL} ? salary pay £ per year"  # the facet it carries
 
 
 def test_abstained_turns_are_not_inherited(reader: Reader) -> None:

@@ -13,10 +13,13 @@ code. Rules the rest of the pipeline relies on:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..models import Document, Occupation, OccupationName
+from ..facets import TOPIC_WORDS
+from ..text import STOPWORDS
 from .names import display_name, introduces_names, key_of, name_key, names_in_text, plural_of, tokens
 
 
@@ -76,26 +79,8 @@ def build_registry(documents: Iterable[Document]) -> list[Occupation]:
         by_key.setdefault(key, new_id)
         return drafts[new_id]
 
-    docs = list(documents)
-    known: NameMatcher | None = None
-    # Declared pages first, so a declared id wins over a name a silent page derives.
-    for doc in sorted(docs, key=lambda d: d.meta.occupation is None):
+    def place(doc: Document, draft: _Draft) -> None:
         meta = doc.meta
-        declared = meta.occupation or None
-        first_heading = next((doc.text[b.start:b.end] for b in doc.blocks if b.kind == "heading"), None)
-        title = meta.title or first_heading or meta.doc_id
-        if not declared and known is None:  # the declared occupations, to recognise in silent pages' titles
-            order = list(drafts.values())
-            known = NameMatcher([Occupation(id=d.id, name=d.name, plural=d.name, names=d.names, pages=d.pages)
-                                 for d in order])
-        # A silent page titled "Bike allowance for OT support workers" is about an occupation already
-        # declared; one titled "Paramedic" is about a new one.
-        named = [h for h in known.find(title) if len(h.exact) == 1] if not declared and known else []
-        if named:
-            draft = order[named[0].exact[0]]
-        else:
-            name = declared or display_name(title)
-            draft = draft_for(meta.occupation_id, name, "occupation" if declared else "title")
         draft.pages.append(meta.doc_id)
         for alias in meta.aliases:
             draft.add(alias.name, alias.source)
@@ -108,10 +93,60 @@ def build_registry(documents: Iterable[Document]) -> list[Occupation]:
                 other.add(alias, "mention")
             if other is not draft and meta.doc_id not in other.mentioned_in:
                 other.mentioned_in.append(meta.doc_id)
+
+    docs = list(documents)
+    silent: list[Document] = []
+    for doc in docs:
+        if doc.meta.occupation:
+            place(doc, draft_for(doc.meta.occupation_id, doc.meta.occupation, "occupation"))
+        else:
+            silent.append(doc)
+    # A page that does not say which occupation it describes: its title names one already known ("Bike
+    # allowance for OT support workers"), or is one ("Paramedic", "Become a dental nurse"); a title that
+    # names a topic instead ("Working hours") leaves the page to the occupation its text names most.
+    known = _matcher(drafts) if silent else None
+    later: list[Document] = []
+    for doc in silent:
+        title = _title(doc)
+        named = [h for h in known.find(title) if len(h.exact) == 1]
+        if named:
+            place(doc, list(drafts.values())[named[0].exact[0]])
+        elif (name := _occupation_in_title(title)):
+            place(doc, draft_for(doc.meta.occupation_id, name, "title"))
+        else:
+            later.append(doc)
+    known = _matcher(drafts) if later else None
+    for doc in later:
+        counts = Counter(i for h in known.find(doc.text) if len(h.exact) == 1 for i in h.exact)
+        if counts:
+            place(doc, list(drafts.values())[counts.most_common(1)[0][0]])
+        elif len(drafts) == 1:
+            place(doc, next(iter(drafts.values())))
+        else:  # nothing to go on: the title it is, so the page is still found by it
+            place(doc, draft_for(doc.meta.occupation_id, display_name(_title(doc)), "title"))
     _settle_mentions(drafts)
     return [Occupation(id=d.id, name=d.name, plural=plural_of(d.name), names=d.names, pages=d.pages,
                        mentioned_in=[p for p in d.mentioned_in if p not in d.pages])
             for d in drafts.values()]
+
+
+def _title(doc: Document) -> str:
+    first_heading = next((doc.text[b.start:b.end] for b in doc.blocks if b.kind == "heading"), None)
+    return doc.meta.title or first_heading or doc.meta.doc_id
+
+
+def _occupation_in_title(title: str) -> str | None:
+    """The title's name less trailing everyday words ("Support worker pay" -> "support worker"); None
+    when nothing but everyday words is left ("Working hours", "Entry requirements")."""
+    words = display_name(title).split()
+    while words and (words[-1].lower() in TOPIC_WORDS or words[-1].lower() in STOPWORDS):
+        words.pop()
+    return " ".join(words) if words else None
+
+
+def _matcher(drafts: dict[str, _Draft]) -> NameMatcher:
+    return NameMatcher([Occupation(id=d.id, name=d.name, plural=d.name, names=d.names, pages=d.pages or ["?"])
+                        for d in drafts.values()])
 
 
 def _settle_mentions(drafts: dict[str, _Draft]) -> None:

@@ -5,16 +5,11 @@ Imported only by `server.serve`, after `state.install`, so every callback can re
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 import chainlit as cl
 from chainlit.config import config
 from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
-from chainlit.logger import logger as chainlit_log
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import SQLAlchemyError
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
@@ -23,7 +18,8 @@ from ..privacy import redact
 from .present import ChatReply, apology, reply_for, slow_down
 from .ratelimit import client_key, retry_after
 from .state import current
-from .store import tune_sqlite
+from .durable import Durable, not_stored, reset_not_stored
+from .settings import WebSettings
 from .welcome import ICON
 
 log = logging.getLogger(__name__)
@@ -57,49 +53,27 @@ class CareersDataLayer(SQLAlchemyDataLayer):
     Every text Chainlit would store (messages, the thread's name, which is the first question, and
     feedback comments) is redacted first."""
 
-    def __init__(self, conninfo: str, **kwargs) -> None:
+    def __init__(self, conninfo: str, durable: Durable | None = None, **kwargs) -> None:
         super().__init__(conninfo=conninfo, **kwargs)
-        # SQLite: every statement runs whole, one at a time, on one thread of its own with the plain
-        # sqlite3 driver. Chainlit persists each step from its own fire-and-forget task; through
-        # aiosqlite a dozen pooled connections then queue on SQLite's single writer lock, each
-        # statement bouncing between the event loop and a driver thread several times (every bounce
-        # waiting for the GIL while an answer is computed), until SQLite's busy timeout or the pool's
-        # timeout fails it and Chainlit drops the row with a warning. In one thread nothing waits on
-        # a lock, and a statement costs one hand-off. Other databases keep Chainlit's own path.
-        self._sqlite: Engine | None = None
-        self._db_thread: ThreadPoolExecutor | None = None
-        if self.engine.dialect.name == "sqlite":
-            url = self.engine.url.set(drivername="sqlite")
-            self._sqlite = tune_sqlite(create_engine(url, connect_args={"check_same_thread": False}))
-            self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-db")
+        # Every statement goes through one Durable writer (durable.py): a write the database refuses is
+        # spooled and replayed, never dropped with a warning. SQLite: every statement runs whole, one at
+        # a time, on one thread of its own with the plain sqlite3 driver. Chainlit persists each step
+        # from its own fire-and-forget task; through aiosqlite a dozen pooled connections then queue on
+        # SQLite's single writer lock, each statement bouncing between the event loop and a driver
+        # thread several times (every bounce waiting for the GIL while an answer is computed), until
+        # SQLite's busy timeout or the pool's timeout fails it. In one thread nothing waits on a lock,
+        # and a statement costs one hand-off. Other databases use their async engine.
+        self.durable = durable or Durable(WebSettings(database_url=conninfo))
+        self._owns_durable = durable is None
 
     async def execute_sql(self, query: str, parameters: dict):  # type: ignore[override]
-        if self._sqlite is None or self._db_thread is None:
-            return await super().execute_sql(query, parameters)
-        return await asyncio.get_running_loop().run_in_executor(self._db_thread, self._execute_sync, query,
-                                                                parameters)
-
-    def _execute_sync(self, query: str, parameters: dict):
-        """Chainlit's execute_sql, synchronously: rows as dicts, else the row count; an error is
-        logged as Chainlit logs it and gives None."""
-        assert self._sqlite is not None
-        try:
-            with self._sqlite.begin() as conn:
-                result = conn.execute(text(query), parameters)
-                if result.returns_rows:
-                    return self.clean_result([dict(row._mapping) for row in result.fetchall()])
-                return result.rowcount
-        except SQLAlchemyError as err:
-            chainlit_log.warning(f"An error occurred: {err}")
-        except Exception as err:
-            chainlit_log.warning(f"An unexpected error occurred: {err}")
-        return None
+        result = await self.durable.execute(query, parameters)
+        return self.clean_result(result) if isinstance(result, list) else result
 
     async def close(self) -> None:
         await super().close()
-        if self._sqlite is not None and self._db_thread is not None:
-            await asyncio.get_running_loop().run_in_executor(self._db_thread, self._sqlite.dispose)
-            self._db_thread.shutdown(wait=False)
+        if self._owns_durable:
+            await self.durable.close()
 
     async def create_element(self, element) -> None:  # type: ignore[override]
         return None
@@ -117,12 +91,26 @@ class CareersDataLayer(SQLAlchemyDataLayer):
     async def upsert_feedback(self, feedback):  # type: ignore[override]
         if isinstance(feedback.comment, str):
             feedback.comment = redact(feedback.comment)
-        return await super().upsert_feedback(feedback)
+        reset_not_stored()
+        feedback_id = await super().upsert_feedback(feedback)
+        if not_stored():  # spooled (or refused): PUT /feedback must not answer success
+            raise FeedbackNotSaved(FEEDBACK_NOT_SAVED)
+        return feedback_id
+
+
+# Chainlit's PUT /feedback turns an exception into an error reply with its text as the detail, and
+# the page shows that detail in a toast: this is what the visitor reads.
+FEEDBACK_NOT_SAVED = ("Sorry, your feedback could not be saved just now. It has been kept and will be "
+                      "stored when the database is back.")
+
+
+class FeedbackNotSaved(Exception):
+    status_code = 503  # for a route wrapper that maps it: the service, not the request, is at fault
 
 
 @cl.data_layer
 def _data_layer() -> SQLAlchemyDataLayer:
-    return CareersDataLayer(conninfo=current().web.database_url)
+    return CareersDataLayer(conninfo=current().web.database_url, durable=current().durable)
 
 
 @cl.set_chat_profiles
@@ -144,6 +132,8 @@ async def _on_app_startup() -> None:
     watcher = current().watcher
     if watcher is not None:
         watcher.start()  # on the server's own event loop, for the life of the server
+    if current().durable is not None:
+        current().durable.start()  # retries spooled database writes
 
 
 @cl.on_app_shutdown
@@ -151,6 +141,8 @@ async def _on_app_shutdown() -> None:
     watcher = current().watcher
     if watcher is not None:
         await watcher.stop()
+    if current().durable is not None:
+        await current().durable.flush()  # a last replay, if the database is back
 
 
 def forget_chat_context(session_id: str) -> None:

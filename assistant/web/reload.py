@@ -117,6 +117,7 @@ class IndexWatcher:
                 return self._failed(current, f"its manifest is unreadable ({err.__class__.__name__})")
             if manifest == serving.index.manifest:
                 self._seen = current
+                self._check_files(manifest)
                 return "same-build", None
             try:
                 assistant = serving.reload()
@@ -124,6 +125,17 @@ class IndexWatcher:
                 return self._failed(current, str(err), exc_info=not _expected(err))
             self._seen = current
             return "reloaded", assistant
+
+    def _check_files(self, manifest: Manifest) -> None:
+        """The manifest was touched but not changed: say so if the files it lists no longer match.
+        What is served was verified and read into memory at load, so it keeps serving."""
+        from ..integrity import problems
+
+        found = problems(self.index_dir, manifest)
+        if found:
+            log.error("The index files in %s/ changed since they were loaded (%s); the copy loaded then keeps "
+                      "serving, but a restart would refuse them: run `careers-assistant build`.",
+                      self.index_dir, "; ".join(found[:3]))
 
     def _failed(self, current: Signature, why: str, exc_info: bool = False) -> tuple[Outcome, None]:
         self._seen = current  # not again until the folder changes (the next build)

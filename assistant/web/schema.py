@@ -1,4 +1,5 @@
-"""The database tables: the five Chainlit's SQLAlchemy data layer writes, plus our `unanswered`.
+"""The database tables: the five Chainlit's SQLAlchemy data layer writes, plus our `unanswered` and
+`spool_replayed`.
 
 Chainlit ships no schema for its SQLAlchemyDataLayer: it builds INSERTs from whatever keys a step,
 element or feedback dict has (chainlit/data/sql_alchemy.py, step.py, message.py, element.py, types.py),
@@ -109,6 +110,14 @@ unanswered = Table(
     Column("asked_at", Text, nullable=False),  # ISO 8601 UTC: sorts as text on every database
     Column("reason", Text),  # the assistant's own words, e.g. "my sources don't cover paramedics."
     Column("channel", Text, nullable=False),  # "chat" or "api"
+)
+
+# Keys of the spooled writes already replayed (durable.py): a replay inserts its key in the same
+# transaction as the write, so a write is stored exactly once even if the spool is replayed again.
+spool_replayed = Table(
+    "spool_replayed", metadata,
+    Column("key", Text, primary_key=True),
+    Column("replayed_at", Text, nullable=False),
 )
 
 

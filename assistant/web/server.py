@@ -14,14 +14,9 @@ log = logging.getLogger(__name__)
 
 
 async def _prepare_database(web: WebSettings) -> None:
-    from .schema import ensure_schema
-    from .store import make_engine
+    from .durable import prepare_database
 
-    engine = make_engine(web)
-    try:
-        added = await ensure_schema(engine)
-    finally:
-        await engine.dispose()  # this engine belongs to this short-lived loop; the server makes its own
+    added = await prepare_database(web)  # one real write: a read-only database stops the command here
     if added:
         log.warning("Added columns missing from the existing database: %s", ", ".join(added))
 
@@ -66,14 +61,15 @@ def configure_logging(level: int = logging.INFO) -> None:
         handler.setFormatter(SafeLogFormatter(LOG_FORMAT))
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: WebSettings | None = None) -> int:
     configure_logging()
-    web = WebSettings()
+    web = web or WebSettings()
 
     from ..index import read_manifest
     from ..pipeline import Assistant
     from .ratelimit import RateLimiter
     from .reload import IndexWatcher
+    from .durable import Durable
     from .service import AnswerService
     from .state import AppState, current, install
     from .store import UnansweredStore, make_engine
@@ -82,11 +78,13 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
     # Once, before the port opens: a request never waits for the model, and a missing or stale
     # index stops the command with the core's own message (the CLI prints AssistantError).
     read_manifest(settings.index_dir)  # no index: say so now, not after loading the model
+    asyncio.run(_prepare_database(web))  # nor an unwritable database
+    durable = Durable(web)
+    durable.open()  # the spool folder must be writable too; reads what an earlier run left
     log.info("Loading the embedding model and the index from %s/ ...", settings.index_dir)
     assistant = Assistant(settings)
-    asyncio.run(_prepare_database(web))
-    service = AnswerService(assistant, UnansweredStore(make_engine(web)), max_history=web.max_history,
-                            log_questions=web.log_questions)
+    service = AnswerService(assistant, UnansweredStore(make_engine(web), durable=durable),
+                            max_history=web.max_history, log_questions=web.log_questions)
     welcome = welcome_for(assistant.index)
 
     # Chainlit reads its config and makes .files/ in the working folder when first imported.
@@ -101,7 +99,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> int:
 
     watcher = IndexWatcher(service, web.reload_seconds, on_swap=on_swap) if web.reload_seconds > 0 else None
     install(AppState(settings=settings, web=web, service=service, welcome=welcome,
-                     limiter=RateLimiter.from_settings(web), watcher=watcher))
+                     limiter=RateLimiter.from_settings(web), watcher=watcher, durable=durable))
 
     _enforce_safe_config(config)
     config.run.host, config.run.port = host, port

@@ -1,53 +1,79 @@
 """Settings the web layer adds to the core's: storage, rate limits, live index reload, logging.
 
-Each has an environment variable, so a deployment (or the load test) sets them without code.
+Each has an environment variable, so a deployment (or the load test) sets them without code. Values
+are validated as strictly as the core's (see assistant/settings.py `env`): a negative or NaN rate, a
+burst below one question, or a database URL SQLAlchemy cannot use stops the command at start.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..settings import env
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/assistant.db"
+_FLAG = "true or false (also 1/0, yes/no, on/off)"
 
 
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
+def check_database_url(url: str) -> str:
+    """The URL must parse, name an installed async driver, and for SQLite name a file or :memory:."""
+    from sqlalchemy.engine import make_url  # deferred: only the web commands build WebSettings
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-
-def _env_flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name, "").strip().lower()
-    return default if not value else value not in ("0", "false", "no", "off")
+    try:
+        parsed = make_url(url)
+        dialect = parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as err:
+        raise ValueError(f"not a database URL SQLAlchemy knows: {str(err)[:120]}") from None
+    if not getattr(dialect, "is_async", False):
+        raise ValueError(f"the driver {parsed.drivername!r} is not an async one, "
+                         "e.g. sqlite+aiosqlite or postgresql+asyncpg")
+    try:
+        dialect.import_dbapi()
+    except ImportError as err:
+        raise ValueError(f"its driver is not installed ({err.name or err})") from None
+    return url
 
 
 class WebSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, validate_default=True, allow_inf_nan=False)
 
     # Any SQLAlchemy async URL: SQLite by default, e.g. postgresql+asyncpg://user:pass@host/db in production.
-    database_url: str = Field(
-        default_factory=lambda: os.environ.get("CAREERS_DATABASE_URL") or DEFAULT_DATABASE_URL)
+    database_url: str = env("CAREERS_DATABASE_URL", DEFAULT_DATABASE_URL,
+                            "an SQLAlchemy async URL such as sqlite+aiosqlite:///data/assistant.db")
+    # Where writes the database refused wait to be replayed (JSON lines, see durable.py); by default
+    # a spool/ folder beside the SQLite file, or data/spool for other databases.
+    spool_dir: Path | None = env("CAREERS_SPOOL_DIR", None, "a folder path")
+    # How often a background task retries spooled writes and checks the SQLite file is still there.
+    spool_retry_seconds: float = Field(5.0, gt=0)
     # Conversation turns the API replays from a history of plain questions; more is only cost.
-    max_history: int = 20
+    max_history: int = Field(20, ge=0)
 
     # Questions per client (IP address) across the chat and /api/ask: a token bucket that refills at
     # rate_per_minute and holds at most rate_burst. 0 turns the limit off (the load test raises it).
-    rate_per_minute: float = Field(default_factory=lambda: _env_float("CAREERS_RATE_PER_MINUTE", 30.0), ge=0)
-    rate_burst: float = Field(default_factory=lambda: _env_float("CAREERS_RATE_BURST", 15.0), ge=1)
+    rate_per_minute: float = env("CAREERS_RATE_PER_MINUTE", 30.0,
+                                 "a number of questions a minute, 0 or more (0 turns the limit off)", ge=0)
+    rate_burst: float = env("CAREERS_RATE_BURST", 15.0, "a number of questions of 1 or more", ge=1)
     # Off by default: the client is the address that connected. Behind a reverse proxy that appends
     # the visitor's address to X-Forwarded-For, turn it on to limit visitors rather than the proxy.
-    trust_forwarded_for: bool = Field(default_factory=lambda: _env_flag("CAREERS_TRUST_X_FORWARDED_FOR", False))
+    trust_forwarded_for: bool = env("CAREERS_TRUST_X_FORWARDED_FOR", False, _FLAG)
 
     # How often the server looks for a rebuilt index (one stat() call); 0 turns live reload off.
-    reload_seconds: float = Field(default_factory=lambda: _env_float("CAREERS_RELOAD_SECONDS", 1.0), ge=0)
+    reload_seconds: float = env("CAREERS_RELOAD_SECONDS", 1.0,
+                                "a number of seconds, 0 or more (0 turns live reload off)", ge=0)
 
     # One log line per answer (channel, outcome, time taken) with the question, redacted, or without it.
-    log_questions: bool = Field(default_factory=lambda: _env_flag("CAREERS_LOG_QUESTIONS", True))
+    log_questions: bool = env("CAREERS_LOG_QUESTIONS", True, _FLAG)
 
     # `careers-assistant purge` deletes records older than this unless told otherwise.
-    retention_days: int = Field(default_factory=lambda: int(_env_float("CAREERS_RETENTION_DAYS", 90)), ge=1)
+    retention_days: int = env("CAREERS_RETENTION_DAYS", 90, "a whole number of days, 1 or more", ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_url(cls, url: str) -> str:
+        return check_database_url(url)
 
     def sqlite_path(self) -> Path | None:
         """The database file when the URL is SQLite (None for in-memory and other databases)."""
@@ -55,3 +81,9 @@ class WebSettings(BaseModel):
         if not prefix.startswith("sqlite") or not rest or rest.startswith(":memory:"):
             return None
         return Path(rest.split("?", 1)[0])
+
+    def spool_folder(self) -> Path:
+        if self.spool_dir is not None:
+            return self.spool_dir
+        path = self.sqlite_path()
+        return (path.parent if path is not None else Path("data")) / "spool"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..settings import Settings
 from .ratelimit import RateLimiter
+from .durable import Durable
 from .reload import IndexWatcher
 from .service import AnswerService
 from .settings import WebSettings
@@ -25,6 +26,7 @@ class AppState(BaseModel):
     welcome: Welcome  # replaced (with the whole state) when a rebuilt index is swapped in
     limiter: RateLimiter | None = None  # None: no rate limit
     watcher: IndexWatcher | None = None  # None: no live reload
+    durable: Durable | None = None  # every database write of the chat and the store goes through it
 
 
 _current: AppState | None = None

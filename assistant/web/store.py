@@ -59,21 +59,30 @@ def make_engine(web: WebSettings) -> AsyncEngine:
     return tune_sqlite(create_async_engine(web.database_url))
 
 
-class UnansweredStore:
-    """Writes and reads the `unanswered` table through one async engine."""
+_INSERT = ("INSERT INTO unanswered (question, asked_at, reason, channel) "
+           "VALUES (:question, :asked_at, :reason, :channel)")
 
-    def __init__(self, engine: AsyncEngine) -> None:
+
+class UnansweredStore:
+    """Writes and reads the `unanswered` table through one async engine; on the server, writes go
+    through its Durable writer instead (durable.py: spooled, never lost, when the database fails)."""
+
+    def __init__(self, engine: AsyncEngine, durable=None) -> None:
         self.engine = engine
+        self.durable = durable
 
     async def record(self, question: str, reason: str | None, channel: Channel) -> None:
         # Staff need the question, not the email address or phone number someone typed into it; the
         # reason can echo the question's words, so it is redacted too.
         row = UnansweredQuestion(question=redact(question), asked_at=datetime.now(timezone.utc),
                                  reason=redact(reason) if reason else reason, channel=channel)
+        values = {"question": row.question, "asked_at": row.asked_at.isoformat(timespec="microseconds"),
+                  "reason": row.reason, "channel": row.channel}
+        if self.durable is not None:
+            await self.durable.execute(_INSERT, values)
+            return
         async with self.engine.begin() as conn:
-            await conn.execute(insert(unanswered).values(
-                question=row.question, asked_at=row.asked_at.isoformat(timespec="microseconds"),
-                reason=row.reason, channel=row.channel))
+            await conn.execute(insert(unanswered).values(**values))
 
     async def newest(self, limit: int = 100) -> list[UnansweredQuestion]:
         query = (select(unanswered.c.question, unanswered.c.asked_at, unanswered.c.reason, unanswered.c.channel)

@@ -23,6 +23,12 @@ def _env_flag(name: str, default: bool) -> bool:
     return default if not value else value not in ("0", "false", "no", "off")
 
 
+def _env_origins(name: str) -> tuple[str, ...]:
+    from .origins import parse_allowed_origins
+
+    return parse_allowed_origins(os.environ.get(name, ""))
+
+
 class WebSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -39,6 +45,9 @@ class WebSettings(BaseModel):
     # Off by default: the client is the address that connected. Behind a reverse proxy that appends
     # the visitor's address to X-Forwarded-For, turn it on to limit visitors rather than the proxy.
     trust_forwarded_for: bool = Field(default_factory=lambda: _env_flag("CAREERS_TRUST_X_FORWARDED_FOR", False))
+    # Web pages besides the one served (same host and port) whose scripts may open a chat socket or
+    # post to the server: behind a proxy that rewrites Host, the public origin (see origins.py).
+    allowed_origins: tuple[str, ...] = Field(default_factory=lambda: _env_origins("CAREERS_ALLOWED_ORIGINS"))
 
     # How often the server looks for a rebuilt index (one stat() call); 0 turns live reload off.
     reload_seconds: float = Field(default_factory=lambda: _env_float("CAREERS_RELOAD_SECONDS", 1.0), ge=0)

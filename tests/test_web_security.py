@@ -105,7 +105,9 @@ def test_origins():
     assert not origin_allowed("https://careers.example.org", "127.0.0.1:8000")  # proxy rewrites Host...
     allowed = parse_allowed_origins(" https://careers.example.org , http://localhost:3000")
     assert origin_allowed("https://careers.example.org", "127.0.0.1:8000", allowed)  # ...so it is listed
-    with pytest.raises(ValueError, match="CAREERS_ALLOWED_ORIGINS"):
+    from assistant.errors import AssistantError
+
+    with pytest.raises(AssistantError, match="CAREERS_ALLOWED_ORIGINS"):  # the CLI: one line, exit 2
         parse_allowed_origins("careers.example.org/chat")
 
 

@@ -20,6 +20,8 @@ import logging
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from ..errors import AssistantError
+
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -42,15 +44,19 @@ def normalise_origin(origin: str) -> str | None:
     return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")
 
 
+class OriginSettingError(AssistantError, ValueError):
+    """A bad CAREERS_ALLOWED_ORIGINS: the CLI prints it in one line and exits 2."""
+
+
 def parse_allowed_origins(text: str) -> tuple[str, ...]:
-    """CAREERS_ALLOWED_ORIGINS: comma-separated origins; ValueError naming a bad one."""
+    """CAREERS_ALLOWED_ORIGINS: comma-separated origins; OriginSettingError naming a bad one."""
     allowed = []
     for item in (x.strip() for x in text.split(",")):
         if not item:
             continue
         normal = normalise_origin(item)
         if normal is None:
-            raise ValueError(f"CAREERS_ALLOWED_ORIGINS: {item!r} is not an origin; write it as "
+            raise OriginSettingError(f"CAREERS_ALLOWED_ORIGINS: {item!r} is not an origin; write it as "
                              "scheme://host[:port], e.g. https://careers.example.org")
         allowed.append(normal)
     return tuple(allowed)

@@ -4,7 +4,8 @@
     python benchmarks/load_test.py --url http://127.0.0.1:8000 --pid 12345   # a server you started
 
 Chat sessions speak Chainlit 2.12's socket.io protocol exactly as the browser does (chainlit/socket.py,
-frontend useChatSession): POST /set-session-cookie, connect to /ws/socket.io with the `auth` payload
+frontend useChatSession): POST /set-session-cookie (the server answers with the HttpOnly secret the
+session is bound to, sent back in the Cookie header), connect to /ws/socket.io with the `auth` payload
 {clientType, sessionId, threadId, userEnv, chatProfile}, emit "connection_successful", then one
 "client_message" per question; the answer arrives as a "new_message" of type "assistant_message" and
 the turn ends with "task_end". A session ends as "New chat" does: "clear_session", then disconnect
@@ -196,36 +197,63 @@ def classify(text: str | None) -> str | None:
 
 # --- clients ------------------------------------------------------------------------------------------
 
-async def chat_session(base: str, n: int, offset: int, deadline: float, level: Level, abandon: bool,
-                       think: float) -> None:
+async def issue_cookie(base: str, session_id: str, token: str | None = None) -> tuple[int, str | None]:
+    """POST /set-session-cookie as the browser does before each socket connection: (status, the
+    browser secret the server bound the session to, or None). `token` is a secret already held."""
     import aiohttp
+
+    from assistant.web.sessions import CLIENT_COOKIE
+
+    headers = {"Cookie": f"{CLIENT_COOKIE}={token}"} if token else {}  # aiohttp's jar drops cookies of IP hosts
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/set-session-cookie", json={"session_id": session_id}, headers=headers) as r:
+            issued = r.cookies.get(CLIENT_COOKIE)
+            return r.status, issued.value if issued is not None else None
+
+
+async def connect_socket(base: str, session_id: str, token: str | None, events: asyncio.Queue | None = None,
+                         headers: dict | None = None, auth: dict | None = None):
+    """A socket.io client connected as Chainlit's page connects (socket.ConnectionError if refused),
+    carrying the browser secret in its Cookie header; every event it receives goes to `events`."""
     import socketio
 
+    from assistant.web.sessions import CLIENT_COOKIE
+
+    sio = socketio.AsyncClient(reconnection=False)
+    if events is not None:
+        @sio.on("*")
+        async def _any(event, data=None):
+            await events.put((event, data if isinstance(data, dict) else {}))
+
+    headers = dict(headers or {})
+    if token:
+        headers["Cookie"] = f"{CLIENT_COOKIE}={token}"
+    try:
+        await sio.connect(base, socketio_path="/ws/socket.io", transports=["websocket"], wait_timeout=10,
+                          headers=headers, auth=auth if auth is not None else {
+                              "clientType": "webapp", "sessionId": session_id, "threadId": "", "userEnv": "{}",
+                              "chatProfile": ""})
+    except Exception:
+        await sio.disconnect()
+        raise
+    return sio
+
+
+async def chat_session(base: str, n: int, offset: int, deadline: float, level: Level, abandon: bool,
+                       think: float) -> None:
     session_id = str(uuid.uuid4())
     events: asyncio.Queue[tuple[str, dict]] = asyncio.Queue()
-    sio = socketio.AsyncClient(reconnection=False)
-
-    @sio.on("new_message")
-    async def _new_message(data):
-        await events.put(("new_message", data))
-
-    @sio.on("task_end")
-    async def _task_end(data=None):
-        await events.put(("task_end", {}))
-
+    sio = None
     connecting = time.monotonic()
     try:
-        async with aiohttp.ClientSession() as http:  # the browser sets its sticky session cookie first
-            async with http.post(f"{base}/set-session-cookie", json={"session_id": session_id}) as r:
-                r.raise_for_status()
-        await sio.connect(base, socketio_path="/ws/socket.io", transports=["websocket"], wait_timeout=10,
-                          auth={"clientType": "webapp", "sessionId": session_id, "threadId": "",
-                                "userEnv": "{}", "chatProfile": ""})
+        status, token = await issue_cookie(base, session_id)  # the browser's secret, bound to this session
+        if status != 200:
+            raise RuntimeError(f"set-session-cookie answered {status}")
+        sio = await connect_socket(base, session_id, token, events)
         await sio.emit("connection_successful")
         level.connects_ms.append((time.monotonic() - connecting) * 1000)
     except Exception as err:
         level.error(f"connect: {err.__class__.__name__}")
-        await sio.disconnect()
         return
     try:
         for i in range(n):

@@ -61,6 +61,19 @@ def configure_logging(level: int = logging.INFO) -> None:
         handler.setFormatter(SafeLogFormatter(LOG_FORMAT))
 
 
+def wire(app, sio, web: WebSettings) -> None:
+    """Our routes and guards on Chainlit's FastAPI app and socket.io server (tests wire the same)."""
+    from . import chat  # importing it registers the Chainlit callbacks
+    from .api import build_router, mount_first
+    from .guard import install_guards
+    from .state import current
+
+    # Session ids, cookies, Origin, and every Chainlit route and socket event classified (guard.py).
+    install_guards(app, sio, web, lambda: current().limiter)
+    mount_first(app, build_router(lambda: current().service, lambda: current().limiter, web.trust_forwarded_for))
+    mount_first(app, chat.ui_routes())
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: WebSettings | None = None) -> int:
     configure_logging()
     web = web or WebSettings()
@@ -106,13 +119,11 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: We
     config.run.headless = True  # otherwise Chainlit opens a web browser on start
     write_chainlit_md(welcome, Path(APP_ROOT))
 
-    from chainlit.server import app
+    from chainlit.server import app, sio
 
-    from . import chat  # importing it registers the Chainlit callbacks
-    from .api import build_router, mount_first
+    from .guard import proxy_options
 
-    mount_first(app, build_router(lambda: current().service, lambda: current().limiter, web.trust_forwarded_for))
-    mount_first(app, chat.ui_routes())
+    wire(app, sio, web)
     log.info("Careers assistant: %d documents from %s; database %s", len(assistant.index.documents),
              ", ".join(welcome.publishers), _redact(web.database_url))
     limits = (f"{web.rate_per_minute:g} question{'' if web.rate_per_minute == 1 else 's'} a minute per client, "
@@ -122,7 +133,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: We
     log.info("Serving on http://%s:%d (pid %d); %s; %s", host, port, os.getpid(), limits, reload)
     # log_config=None: uvicorn's own loggers go through the root handler and its safe formatter.
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", loop="asyncio",
-                                  log_config=None)).run()
+                                  log_config=None, **proxy_options(web))).run()
     return 0  # Chainlit's shutdown hook usually exits the process (os._exit) before this
 
 

@@ -37,6 +37,12 @@ def check_database_url(url: str) -> str:
     return url
 
 
+def _env_origins(name: str) -> tuple[str, ...]:
+    from .origins import parse_allowed_origins
+
+    return parse_allowed_origins(os.environ.get(name, ""))
+
+
 class WebSettings(BaseModel):
     model_config = ConfigDict(frozen=True, validate_default=True, allow_inf_nan=False)
 
@@ -59,6 +65,9 @@ class WebSettings(BaseModel):
     # Off by default: the client is the address that connected. Behind a reverse proxy that appends
     # the visitor's address to X-Forwarded-For, turn it on to limit visitors rather than the proxy.
     trust_forwarded_for: bool = env("CAREERS_TRUST_X_FORWARDED_FOR", False, _FLAG)
+    # Web pages besides the one served (same host and port) whose scripts may open a chat socket or
+    # post to the server: behind a proxy that rewrites Host, the public origin (see origins.py).
+    allowed_origins: tuple[str, ...] = Field(default_factory=lambda: _env_origins("CAREERS_ALLOWED_ORIGINS"))
 
     # How often the server looks for a rebuilt index (one stat() call); 0 turns live reload off.
     reload_seconds: float = env("CAREERS_RELOAD_SECONDS", 1.0,

@@ -12,8 +12,8 @@ from .evidence import FACETS_WITH_VALUES
 from .index import Index, load_index
 from pydantic import BaseModel, ConfigDict
 
-from .models import Answer, Hit, Turn
-from .query import QueryPlan, plan, validate
+from .models import Answer, Facet, Hit, Turn
+from .query import QueryPlan, lexicon, plan, validate
 from .retrieval import Retriever
 from .settings import Settings
 
@@ -60,6 +60,27 @@ class Assistant:
         wide = any(f in FACETS_WITH_VALUES for f in query.facets)
         found = self.retriever.search(query, self.settings.candidates if wide else self.settings.evidence_chunks)
         return Response(answer=compose(query, found, self.index, self.settings), plan=query, hits=found.hits)
+
+    def read_turn(self, question: str, history: list[Turn] | None = None) -> Turn | None:
+        """What a conversation would remember of `question`, from reading it alone: no retrieval, no
+        answer (about a millisecond). For a history a client sends as text, so a follow-up knows what
+        came before without the earlier questions being answered again. None for a question the
+        core would refuse (empty, too long, junk): a conversation does not remember those either."""
+        try:
+            text = validate(question, self.settings.max_question_chars)
+        except QuestionError:
+            return None
+        query = plan(text, history or [], self.retriever.speller, self.retriever.publishers)
+        if query.subject_kind == "other" or query.unknown_terms:  # compose() would abstain
+            return Turn(question=text, abstained=True)
+        return Turn(question=text, facet=query.facets[0] if query.facets else Facet.other, subject=query.subject)
+
+    def known_subject(self, subject: str) -> bool:
+        """Whether `subject` is a role this assistant itself names in the Turn of an answered question
+        (the roles its sources cover). A Turn from a client carries its subject into the next answer's
+        text, so the web layer drops a subject this says no to."""
+        lex = lexicon()
+        return subject in {lex.subject.name, *(r.name for r in lex.related)}
 
 
 class Conversation:

@@ -163,8 +163,7 @@ def ask(page, question: str):
 
 def test_health_and_api_answer_like_the_cli(server: Server):
     health = _get_json(f"{server.base}/health")
-    assert health["status"] == "ok" and health["manifest"]["document_count"] == 5
-    assert health["manifest"]["model_name"].endswith("all-MiniLM-L6-v2")
+    assert health["status"] == "ok" and health["documents"] == 5 and set(health) == {"status", "documents", "chunks"}
     api = _get_json(f"{server.base}/api/ask", {"question": BAND_Q})
     cli = subprocess.run([sys.executable, "-m", "assistant", "ask", "--json", BAND_Q], cwd=REPO, env=server.env,
                          check=True, capture_output=True, text=True, timeout=120)

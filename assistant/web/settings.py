@@ -29,8 +29,8 @@ class WebSettings(BaseModel):
     # Any SQLAlchemy async URL: SQLite by default, e.g. postgresql+asyncpg://user:pass@host/db in production.
     database_url: str = Field(
         default_factory=lambda: os.environ.get("CAREERS_DATABASE_URL") or DEFAULT_DATABASE_URL)
-    # Conversation turns the API replays from a history of plain questions; more is only cost.
-    max_history: int = 20
+    # History turns an API question carries into its conversation (never answered again); more is only cost.
+    max_history: int = 10
 
     # Questions per client (IP address) across the chat and /api/ask: a token bucket that refills at
     # rate_per_minute and holds at most rate_burst. 0 turns the limit off (the load test raises it).

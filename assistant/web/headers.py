@@ -1,9 +1,11 @@
 """Security headers on every HTTP response: what the page may load, and that no other site may frame it.
 
-The Content-Security-Policy grants what Chainlit's UI was measured to need in a real browser
-(tests/test_web_hardening.py collects every violation while the chat loads, answers and opens a
-source panel) and nothing more. Chainlit's page has two inline scripts; they are allowed by their
-SHA-256, computed from the page Chainlit actually serves, so no other inline script can run.
+The Content-Security-Policy grants what Chainlit's UI was measured to need in Chromium
+(tests/test_web_hardening.py collects every violation while the chat loads, answers, opens a source
+panel and the feedback dialog) and nothing more. Chainlit's page also links a web font and KaTeX's
+CSS from CDNs: they are refused (two console errors a page load) and the page works without them.
+Its two inline scripts are allowed by their SHA-256, computed from the page Chainlit actually
+serves, so no other inline script can run.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ def content_security_policy(script_hashes: Iterable[str]) -> str:
     directives = {
         "default-src": "'self'",
         "script-src": " ".join(["'self'", *script_hashes]),
-        # Chainlit's components (Radix, the markdown renderer) set style attributes in the markup
-        # they render; measured: the page has no usable layout without this.
-        "style-src": "'self' 'unsafe-inline'",
-        "img-src": "'self' data:",  # the UI's icons and the logo are data: URIs and /avatars, /logo
+        # Measured: the UI's script adds <style> elements whose text it computes as it runs (the
+        # scroll lock of dialogs, the cursor while resizing a panel), so no hash can name them. Style
+        # attributes in markup are not needed (React sets styles through the CSSOM) and stay refused.
+        "style-src": "'self'",
+        "style-src-elem": "'self' 'unsafe-inline'",
+        # Measured: the chat profile's icon and some of the UI's own icons are data: SVG images.
+        "img-src": "'self' data:",
         "object-src": "'none'",
         "base-uri": "'self'",
         "form-action": "'self'",

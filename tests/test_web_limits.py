@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import sys
+import warnings
 
 import pytest
 from fastapi import FastAPI
@@ -145,12 +146,14 @@ def test_library_loggers_with_their_own_console_handlers_go_through_the_safe_for
         assert quiet.propagate
         lib.error("Invalid session %s", "abc\n2026-01-01 ERROR FORGED")
         quiet.error("silenced \u202e before")
+        warnings.warn("careful\n2026-01-01 ERROR WARNED", UserWarning, stacklevel=1)
     finally:
         lib.removeHandler(own)
         logging.captureWarnings(False)
     lines = out.getvalue().splitlines()
-    assert lines == ["ERROR test.limits.engineio_like: Invalid session abc\\n2026-01-01 ERROR FORGED",
-                     "ERROR test.limits.no_propagate: silenced \\u202e before"]
+    assert lines[:2] == ["ERROR test.limits.engineio_like: Invalid session abc\\n2026-01-01 ERROR FORGED",
+                         "ERROR test.limits.no_propagate: silenced \\u202e before"]
+    assert len(lines) == 3 and lines[2].startswith("WARNING py.warnings: ") and "careful\\n2026-01-01" in lines[2]
 
 
 # --- history and cost, on the small real Assistant ------------------------------------------------

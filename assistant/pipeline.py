@@ -5,6 +5,8 @@ A question flows one way: validate -> plan (query.py) -> retrieve (retrieval.py)
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .answer import compose
 from .embedding import Embedder, embedder_name, make_embedder
 from .errors import QuestionError
@@ -12,7 +14,7 @@ from .evidence import FACETS_WITH_VALUES
 from .index import Index, load_index
 from pydantic import BaseModel, ConfigDict
 
-from .models import Answer, Hit, Turn
+from .models import Answer, Facet, Hit, Turn
 from .query import QueryPlan, plan, validate
 from .retrieval import Retriever
 from .settings import Settings
@@ -67,6 +69,23 @@ class Assistant:
         wide = any(f in FACETS_WITH_VALUES for f in query.facets)
         found = self.retriever.search(query, self.settings.candidates if wide else self.settings.evidence_chunks)
         return Response(answer=compose(query, found, self.index, self.settings), plan=query, hits=found.hits)
+
+    def read_turn(self, question: str, history: list[Turn] | None = None) -> Turn | None:
+        """What a conversation would remember of `question`, from reading it alone: no retrieval, no
+        answer (about a millisecond). For a history a client sends as text, so a follow-up knows what
+        came before without the earlier questions being answered again. None for a question the
+        core would refuse (empty, too long, junk): a conversation does not remember those either."""
+        try:
+            text = validate(question, self.settings.max_question_chars)
+        except QuestionError:
+            return None
+        # Names only, no dense match (no model call): reading a history must stay cheap.
+        query = plan(text, history or [], replace(self.reader, encode=None))
+        if query.subject_kind in ("other", "clarify", "none") or query.unknown_terms:  # compose() would not answer
+            return Turn(question=text, abstained=True, facet=query.facets[0] if query.facets else None,
+                        pending=text if query.subject_kind in ("other", "clarify") else None)
+        subject = query.subject if self.known_subject(query.subject) else None
+        return Turn(question=text, facet=query.facets[0] if query.facets else Facet.other, subject=subject)
 
 
 class Conversation:

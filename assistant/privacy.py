@@ -33,8 +33,11 @@ _NANP = re.compile(r"^\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]\d{4}$")  # 555-123-4567, (
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 # Characters that end or fake a line in a log file or a terminal: CR, LF, the other C0/C1 controls
-# (ESC starts terminal escape sequences), and Unicode's line and paragraph separators.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# (ESC starts terminal escape sequences), and Unicode's line and paragraph separators. Also the
+# bidirectional controls (U+202E shows the rest of a line reversed, so "ERROR" can be made to read
+# as anything) and lone surrogates, which no log file's UTF-8 can hold (the handler would fail).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                      r"\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -91,7 +94,8 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def one_line(text: str) -> str:
-    """`text` on one line: CR, LF and every other control character shown as an escape (\\n, \\x1b)."""
+    """`text` on one line: CR, LF and every other control character shown as an escape (\\n, \\x1b);
+    bidirectional controls and lone surrogates too (\\u202e, \\ud800)."""
     return _CONTROL.sub(_escape, text)
 
 

@@ -574,8 +574,8 @@ def main(argv: list[str] | None = None) -> int:
         "started": started,
         "config": {"base": base, "modes": modes, "levels": levels, "questions": args.questions, "think": args.think,
                    "abandon": args.abandon, "level_seconds": args.level_seconds, "max_seconds": args.max_seconds,
-                   "machine": f"{os.cpu_count()} CPUs", "loadavg_at_start": loadavg, "server": f"{health['manifest']['model_name']}, "
-                   f"{health['documents']} documents, {health['manifest']['chunk_count']} chunks"},
+                   "machine": f"{os.cpu_count()} CPUs", "loadavg_at_start": loadavg, "server": f"{health['documents']} documents, "
+                   f"{health['chunks']} chunks"},
         **result,
         "server_problems": problems,
     }

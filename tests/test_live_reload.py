@@ -75,7 +75,7 @@ def test_a_rebuild_is_served_without_a_restart_and_every_answer_is_old_or_new(tm
         before = {q: ask(base, q) for q in (NEW_Q, BAND_Q)}
         assert before[NEW_Q][0] == 200 and before[NEW_Q][1]["abstained"] and not before[NEW_Q][1]["citations"]
         assert "band 3" in before[BAND_Q][1]["answer"]
-        first_build = load_test.get_json(f"{base}/health")["manifest"]["build_time"]
+        assert load_test.get_json(f"{base}/health")["documents"] == 5
 
         responses: list[tuple[float, str, int, dict]] = []
         stop = threading.Event()
@@ -126,7 +126,7 @@ def test_a_rebuild_is_served_without_a_restart_and_every_answer_is_old_or_new(tm
     assert server_alive, "the server must keep running: no restart"
     after = {q: next(b for _, question, _, b in reversed(responses) if question == q) for q in (NEW_Q, BAND_Q)}
     assert {c["doc_id"] for c in after[NEW_Q]["citations"]} == {NEW_DOC} and "£999" in after[NEW_Q]["answer"]
-    assert health["documents"] == 6 and health["manifest"]["build_time"] != first_build
+    assert health["documents"] == 6
 
     during = [r for r in responses if build_started <= r[0] <= build_ended]
     first_new = next(t for t, q, _, b in responses if q == NEW_Q and b.get("citations"))

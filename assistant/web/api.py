@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import Turn
+from ..models import Facet, Turn
+from .limits import RequestLimits, request_cost
 from .present import APOLOGY, slow_down_text
 from .ratelimit import RateLimiter, client_key, retry_after
 from .service import AnswerService
@@ -18,18 +20,37 @@ log = logging.getLogger(__name__)
 
 
 
+# A conversation's memory is its last few turns; more history is only cost. Each history question is
+# at most twice the core's default question limit (a longer one would be refused when asked anyway).
+MAX_HISTORY_TURNS = 10
+MAX_HISTORY_CHARS = 2_000
+
+
+class HistoryTurn(BaseModel):
+    """A Turn as the core records it (and `ask --json` answers carry): unknown keys are ignored."""
+
+    question: str = Field(max_length=MAX_HISTORY_CHARS)
+    facet: Facet | None = None
+    subject: str | None = Field(default=None, max_length=100)  # kept only if the index knows the role
+    abstained: bool = False
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # The core refuses questions over its own limit (1,000 characters) with a polite answer; this
     # bound only stops a client from posting megabytes.
     question: str = Field(max_length=20_000)
-    # Earlier questions, oldest first: plain strings, or Turn objects as the core records them.
-    history: list[Turn | str] = Field(default_factory=list, max_length=50)
+    # Earlier questions, oldest first: plain strings (read, never answered again), or Turn objects.
+    history: list[HistoryTurn | Annotated[str, Field(max_length=MAX_HISTORY_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_HISTORY_TURNS)
+
+    def turns(self) -> list[Turn | str]:
+        return [Turn(**item.model_dump()) if isinstance(item, HistoryTurn) else item for item in self.history]
 
 
 def build_router(service: Callable[[], AnswerService], limiter: Callable[[], RateLimiter | None] = lambda: None,
-                 trust_forwarded_for: bool = False) -> APIRouter:
+                 trust_forwarded_for: bool = False, limits: RequestLimits = RequestLimits()) -> APIRouter:
     router = APIRouter()
 
     @router.post("/api/ask")
@@ -37,14 +58,16 @@ def build_router(service: Callable[[], AnswerService], limiter: Callable[[], Rat
         bucket = limiter()
         if bucket is not None:
             peer = http.client.host if http.client else None
-            wait = bucket.acquire(client_key(peer, http.headers, trust_forwarded_for))
+            # The limit counts work: each history item read costs a little on top of the answer.
+            wait = bucket.acquire(client_key(peer, http.headers, trust_forwarded_for),
+                                  cost=request_cost(len(request.history), limits))
             if wait:
                 seconds = retry_after(wait)
                 return JSONResponse({"error": slow_down_text(seconds)}, status_code=429,
                                     headers={"Retry-After": str(seconds)})
         svc = service()
         try:
-            answer = await svc.converse(svc.conversation(), request.question, "api", history=request.history)
+            answer = await svc.converse(svc.conversation(), request.question, "api", history=request.turns())
         except Exception:
             log.exception("Answering an API question failed")
             return JSONResponse({"error": APOLOGY}, status_code=500)
@@ -52,9 +75,10 @@ def build_router(service: Callable[[], AnswerService], limiter: Callable[[], Rat
 
     @router.get("/health")
     async def health() -> JSONResponse:
+        # Status and counts only: the manifest (build time, corpus hash, skipped files) is not public.
         index = service().assistant.index
         return JSONResponse({"status": "ok", "documents": len(index.documents),
-                             "manifest": index.manifest.model_dump(mode="json")})
+                             "chunks": index.manifest.chunk_count})
 
     return router
 

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from ..pipeline import Conversation
 from ..privacy import redact
+from .limits import scrub
 from .present import ChatReply, apology, reply_for, slow_down
 from .ratelimit import client_key, retry_after
 from .state import current
@@ -39,7 +40,7 @@ def minimal_step(step_dict: dict) -> dict:
     step = dict(step_dict)
     for key in ("input", "output", "name"):
         if isinstance(step.get(key), str):
-            step[key] = redact(step[key])
+            step[key] = redact(scrub(step[key]))  # scrub: a lone surrogate would fail the row's INSERT
     if isinstance(step.get("metadata"), dict):
         step["metadata"] = {k: v for k, v in step["metadata"].items() if k != "location"}
     return step
@@ -85,7 +86,7 @@ class CareersDataLayer(SQLAlchemyDataLayer):
         return await super().update_step(minimal_step(step_dict))
 
     async def update_thread(self, thread_id: str, name: str | None = None, *args, **kwargs):  # type: ignore[override]
-        return await super().update_thread(thread_id, redact(name) if isinstance(name, str) else name,
+        return await super().update_thread(thread_id, redact(scrub(name)) if isinstance(name, str) else name,
                                            *args, **kwargs)
 
     async def upsert_feedback(self, feedback):  # type: ignore[override]

@@ -31,18 +31,20 @@ class RateLimiter:
     def from_settings(cls, web: WebSettings) -> "RateLimiter | None":
         return cls(web.rate_per_minute, web.rate_burst) if web.rate_per_minute > 0 else None
 
-    def acquire(self, client: str) -> float:
-        """Spend one question for `client`: 0.0 if allowed, else the seconds until one is available."""
+    def acquire(self, client: str, cost: float = 1.0) -> float:
+        """Spend `cost` questions' worth for `client` (one question is 1; an API call with history costs
+        a little more): 0.0 if allowed, else the seconds until that much is available."""
+        cost = min(max(cost, 0.0), self.burst)  # never more than a full bucket: it must come within reach
         now = self.clock()
         with self._lock:
             tokens, last = self._buckets.pop(client, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[client] = (tokens - 1.0, now)
+            if tokens >= cost:
+                self._buckets[client] = (tokens - cost, now)
                 wait = 0.0
             else:
                 self._buckets[client] = (tokens, now)
-                wait = (1.0 - tokens) / self.rate
+                wait = (cost - tokens) / self.rate
             self._prune(now)
         return wait
 

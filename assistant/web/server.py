@@ -56,12 +56,15 @@ def configure_logging(level: int = logging.INFO) -> None:
     details redacted, user text on one line, traceback lines marked as continuations."""
     from ..privacy import SafeLogFormatter
 
+    from .logs import route_all_logs
+
     logging.basicConfig(level=level, format=LOG_FORMAT)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(SafeLogFormatter(LOG_FORMAT))
+    route_all_logs(LOG_FORMAT)  # again in serve(), once Chainlit and socket.io have made their loggers
 
 
-def wire(app, sio, web: WebSettings) -> None:
+def wire(app, sio, web: WebSettings, limits=None) -> None:
     """Our routes and guards on Chainlit's FastAPI app and socket.io server (tests wire the same)."""
     from . import chat  # importing it registers the Chainlit callbacks
     from .api import build_router, mount_first
@@ -70,7 +73,8 @@ def wire(app, sio, web: WebSettings) -> None:
 
     # Session ids, cookies, Origin, and every Chainlit route and socket event classified (guard.py).
     install_guards(app, sio, web, lambda: current().limiter)
-    mount_first(app, build_router(lambda: current().service, lambda: current().limiter, web.trust_forwarded_for))
+    mount_first(app, build_router(lambda: current().service, lambda: current().limiter, web.trust_forwarded_for,
+                                  limits=limits))
     mount_first(app, chat.ui_routes())
 
 
@@ -119,11 +123,16 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: We
     config.run.headless = True  # otherwise Chainlit opens a web browser on start
     write_chainlit_md(welcome, Path(APP_ROOT))
 
-    from chainlit.server import app, sio
+    from chainlit.server import SOCKET_IO_PATH, app, get_html_template, sio
 
     from .guard import proxy_options
+    from .hardening import harden
+    from .limits import RequestLimits
+    from .logs import route_all_logs
 
-    wire(app, sio, web)
+    bounds = RequestLimits()
+    wire(app, sio, web, bounds)
+    served = harden(app, sio, bounds, SOCKET_IO_PATH, get_html_template(""))
     log.info("Careers assistant: %d documents from %s; database %s", len(assistant.index.documents),
              ", ".join(welcome.publishers), _redact(web.database_url))
     limits = (f"{web.rate_per_minute:g} question{'' if web.rate_per_minute == 1 else 's'} a minute per client, "
@@ -131,9 +140,11 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: We
               if web.rate_per_minute > 0 else "no rate limit")
     reload = f"looking for a rebuilt index every {web.reload_seconds:g} s" if watcher else "live reload off"
     log.info("Serving on http://%s:%d (pid %d); %s; %s", host, port, os.getpid(), limits, reload)
-    # log_config=None: uvicorn's own loggers go through the root handler and its safe formatter.
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", loop="asyncio",
-                                  log_config=None, **proxy_options(web))).run()
+    # log_config=None: uvicorn's own loggers go through the root handler and its safe formatter; so do
+    # engine.io's and socket.io's, made when Chainlit was imported. No Server header: it names the stack.
+    route_all_logs(LOG_FORMAT)
+    uvicorn.Server(uvicorn.Config(served, host=host, port=port, log_level="warning", loop="asyncio",
+                                  log_config=None, server_header=False, **proxy_options(web))).run()
     return 0  # Chainlit's shutdown hook usually exits the process (os._exit) before this
 
 

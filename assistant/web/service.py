@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from ..models import Answer, Turn
 from ..pipeline import Assistant, Conversation
 from ..privacy import for_log
+from .limits import UNREADABLE, checked_turn, encodable, refused
 from .store import Channel, UnansweredStore
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ HistoryItem = str | Turn
 
 
 class AnswerService:
-    def __init__(self, assistant: Assistant, store: UnansweredStore | None = None, max_history: int = 20,
+    def __init__(self, assistant: Assistant, store: UnansweredStore | None = None, max_history: int = 10,
                  log_questions: bool = True) -> None:
         self.assistant = assistant
         self.store = store
@@ -44,23 +45,25 @@ class AnswerService:
         return old
 
     def _converse(self, conversation: Conversation, question: str, history: Sequence[HistoryItem]) -> Answer:
+        if not encodable(question):  # the tokenizer fails on a lone surrogate: refuse it here, politely
+            return refused(question, UNREADABLE)
         with self._lock:
-            # Read once: everything below, history replay included, runs on this one Assistant. A
-            # conversation started before a reload carries on with the current index; its turns
-            # (facet, role) do not depend on the index.
-            conversation.assistant = self.assistant
+            # Read once: everything below runs on this one Assistant. A conversation started before a
+            # reload carries on with the current index; its turns (facet, role) do not depend on it.
+            assistant = conversation.assistant = self.assistant
             for item in list(history)[-self.max_history:]:
-                if isinstance(item, Turn):
-                    conversation.turns.append(item)
-                else:
-                    # A past question given as text: answer it again to learn what it was about
-                    # (facet, role), exactly as the conversation would have at the time.
-                    conversation.ask(item)
+                # History is never answered again: a Turn is taken as the client recorded it (its
+                # role only if this assistant could have named it), and a question given as text is
+                # only read, as the conversation would have remembered it. So a long history costs
+                # milliseconds under the lock, not one answer per turn.
+                turn = item if isinstance(item, Turn) else assistant.read_turn(item, conversation.turns)
+                if turn is not None:
+                    conversation.turns.append(checked_turn(turn, assistant))
             return conversation.ask(question)
 
     async def converse(self, conversation: Conversation, question: str, channel: Channel,
                        history: Sequence[HistoryItem] = ()) -> Answer:
-        """Answer `question` in `conversation` (after replaying `history` into it), in a worker thread.
+        """Answer `question` in `conversation` (after adding `history` to it unanswered), in a worker thread.
 
         Exceptions propagate: the caller decides how to apologise (chat message, HTTP 500)."""
         started = time.perf_counter()

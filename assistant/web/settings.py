@@ -54,8 +54,8 @@ class WebSettings(BaseModel):
     spool_dir: Path | None = env("CAREERS_SPOOL_DIR", None, "a folder path")
     # How often a background task retries spooled writes and checks the SQLite file is still there.
     spool_retry_seconds: float = Field(5.0, gt=0)
-    # Conversation turns the API replays from a history of plain questions; more is only cost.
-    max_history: int = Field(20, ge=0)
+    # History turns an API question carries into its conversation (never answered again); more is only cost.
+    max_history: int = Field(10, ge=0)
 
     # Questions per client (IP address) across the chat and /api/ask: a token bucket that refills at
     # rate_per_minute and holds at most rate_burst. 0 turns the limit off (the load test raises it).

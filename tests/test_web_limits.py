@@ -140,13 +140,22 @@ def test_library_loggers_with_their_own_console_handlers_go_through_the_safe_for
     lib.propagate = True
     quiet = logging.getLogger("test.limits.no_propagate")
     quiet.propagate = False
+    py_warnings = logging.getLogger("py.warnings")  # as a fresh process has it, whatever tests before did
+    for attr, value in (("handlers", []), ("propagate", True), ("disabled", False), ("level", logging.NOTSET)):
+        monkeypatch.setattr(py_warnings, attr, value)
+    monkeypatch.setattr(logging.root.manager, "disable", logging.NOTSET)
+    # An earlier test's route_all_logs left logging believing it captures warnings, while pytest put
+    # warnings.showwarning back after that test: start from "not captured", as a new process does.
+    logging.captureWarnings(False)
     try:
         changed = route_all_logs("%(message)s")
         assert "test.limits.engineio_like" in changed and own not in lib.handlers
         assert quiet.propagate
         lib.error("Invalid session %s", "abc\n2026-01-01 ERROR FORGED")
         quiet.error("silenced \u202e before")
-        warnings.warn("careful\n2026-01-01 ERROR WARNED", UserWarning, stacklevel=1)
+        with warnings.catch_warnings():  # an earlier test may have shown this warning once already
+            warnings.simplefilter("always")
+            warnings.warn("careful\n2026-01-01 ERROR WARNED", UserWarning, stacklevel=1)
     finally:
         lib.removeHandler(own)
         logging.captureWarnings(False)

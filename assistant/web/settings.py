@@ -7,6 +7,7 @@ burst below one question, or a database URL SQLAlchemy cannot use stops the comm
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator

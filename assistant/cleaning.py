@@ -37,8 +37,8 @@ _CHROME = [
     r"written by\b.*",
     r"updated on",
     r"editorial team",
-    r"\[[^\]]*image\][^.]*\.?",  # image captions such as "[Featured Image] A therapist ..."
-    r".{1,80}\.\s(video|collection|article|audio|quiz|podcast)",  # a related-content card: "Becky: prosthetist. video"
+    r"\[[^\]]*image\][^.]*\.?",  # image captions such as "[Featured Image] A person ..."
+    r".{1,80}\.\s(video|collection|article|audio|quiz|podcast)",  # a related-content card: "Becky: her job. video"
     r"[^a-z0-9]*",  # nothing but punctuation: the remains of an empty link
 ]
 _CHROME_RE = re.compile("^(?:" + "|".join(_CHROME) + ")$", re.IGNORECASE)
@@ -54,7 +54,7 @@ _LEAD_IN_END = {
     "as", "be", "need", "such", "include", "includes", "including", "helping", "like", "for",
     "with", "to", "of", "the", "and", "or", "a", "an", "by", "from", "are", "is",
 }
-# A heading ending on one of these ("OT support workers may also be known as") introduced a list;
+# A heading ending on one of these ("Xs may also be known as") introduced a list;
 # a heading ending on "need" or "for" may be a real one ("Skills you need").
 _LIST_INTRODUCERS = {"as", "be", "such", "including", "like", "helping"}
 _TERMINAL = ".!?:\"”’)]"

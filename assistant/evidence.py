@@ -77,8 +77,8 @@ OPENING = 40  # a name this close to a sentence's start is what the sentence is 
 def about_subject(unit: Unit, plan: QueryPlan, registry: Registry) -> bool:
     """Is this sentence about the occupation the question asks about?
 
-    On a page about it, yes, unless the sentence opens by naming another occupation ("Occupational
-    therapists usually start on band 5" is about occupational therapists, not the page's occupation).
+    On a page about it, yes, unless the sentence opens by naming another occupation ("Ys usually start
+    on band 5" on a page about Xs is about Ys, not the page's occupation).
     On any other page (one that mentions it in passing), only a sentence that names it."""
     occ = plan.occupation
     if occ is None:
@@ -91,7 +91,7 @@ def about_subject(unit: Unit, plan: QueryPlan, registry: Registry) -> bool:
         return True
     if unit.doc_id not in occ.pages:
         return False
-    # "Nurses in the NHS work 37.5 hours" on a page about adult nurses: a name that ends the page's
+    # "Ys in the NHS work 37.5 hours" on a page about "senior Ys": a name that ends the page's
     # occupation's own name is that occupation.
     return not any(h.start < OPENING and position not in h.partial for h in hits)
 
@@ -139,7 +139,7 @@ def is_a_name(unit: Unit, registry: Registry) -> bool:
 
 
 def opens_with_name(unit: Unit, plan: QueryPlan, registry: Registry) -> bool:
-    """"Sommeliers stock, prepare, advise on and serve wine": a sentence whose subject is the occupation
+    """"Xs stock, prepare and serve ...": a sentence whose subject is the occupation
     says what it does (how taxonomy descriptions are written)."""
     if plan.occupation is None or plan.occupation.id not in registry.position:
         return False
@@ -172,7 +172,7 @@ def facet_units(units: list[Unit], rule: FacetRule, plan: QueryPlan, registry: R
 
 
 def alias_units(units: list[Unit], alias: str) -> list[Unit]:
-    """Sentences that give `alias` as another name of the occupation (for "rehab assistant" and the like)."""
+    """Sentences that give `alias` as another name of the occupation (for a nickname the question used)."""
     key = re.sub(r"(?:e?s|['’]s?)$", "", alias.lower())
     pattern = re.compile(r"also known as|sometimes (called|referred)|referred to|\baka\b|known as|titles|"
                          r",\s*\w+ \w+,", re.IGNORECASE)
@@ -269,8 +269,8 @@ def alias_candidates(index: Index, alias: str, pages: list[str]) -> list[Unit]:
 
 
 def is_other_name(alias: str, plan: QueryPlan) -> bool:
-    """Did the question use a name the occupation is not usually called by ("rehab assistant"), rather
-    than its own name or part of it ("support worker", "occupational therapy support")?"""
+    """Did the question use a name the occupation is not usually called by (a nickname), rather
+    than its own name or part of it (the end of it, or a shortened form)?"""
     occ = plan.occupation
     if occ is None:
         return False

@@ -132,7 +132,7 @@ def detect(question: str) -> list[Facet]:
     return best[:2] if joined else best[:1]
 
 
-# Words that name what pages say about a job, not the job: "Support worker pay" is about support workers.
+# Words that name what pages say about a job, not the job: "X pay" is about Xs.
 TOPIC_WORDS = frozenset(w.lower() for r in RULES for w in re.findall(r"[a-z]+", f"{r.label} {r.expansion}".lower())) | {
     "work", "working", "job", "jobs", "career", "careers", "guide", "profile", "information", "overview", "salary",
     "requirements", "qualities"}

@@ -5,7 +5,7 @@ it goes through the same path as any page (corpus.py cleaning, chunking, embeddi
 
     ---
     id: onet-15-1252-00
-    title: Software Developers
+    title: <the O*NET title>
     publisher: O*NET 27.0 Database (U.S. Department of Labor, Employment and Training Administration)
     url: https://www.onetonline.org/link/summary/15-1252.00
     licence: CC BY 4.0 ...           # and the attribution the licence asks for
@@ -68,8 +68,8 @@ def label_variants(label: str) -> list[str]:
 
 
 def _singular_title(title: str) -> str:
-    """O*NET titles are plural ("Software Developers"); an occupation's display name is singular. Only
-    simple titles are changed; a list such as "Farmers, Ranchers, and Other Agricultural Managers"
+    """O*NET titles are plural ("<Title>s"); an occupation's display name is singular. Only
+    simple titles are changed; a list ("As, Bs, and Other Cs")
     stays as it is."""
     if re.search(r",|\band\b|\bor\b|/", title):
         return title

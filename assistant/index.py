@@ -361,7 +361,7 @@ def enrich(occupations: list[Occupation], documents: list[Document],
     order = [r.facet.value for r in RULES]
 
     # The name the pages use most, counted as the matcher reads them (the longest name at each place:
-    # "occupational therapy support workers" counts for that name, not for "occupational therapy support").
+    # "X helper assistants" counts for that name, not for its prefix "X helper").
     registry = Registry(occupations)
     used: Counter = Counter()
     for doc in documents:

@@ -52,7 +52,7 @@ class DocumentMeta(BaseModel):
     # Other names, each with where it came from ("aliases" for a page's own list; "ESCO alternative
     # label", "O*NET reported title" and so on for imported pages).
     aliases: list["OccupationName"] = Field(default_factory=list)
-    # Occupations the page mentions in passing ("Occupational therapists usually start on band 5"):
+    # Occupations the page mentions in passing ("Ys usually start on band 5" on a page about Xs):
     # questions about them are answered only from the sentences of this page that name them.
     mentions: list["Mention"] = Field(default_factory=list)
 
@@ -78,8 +78,8 @@ class Occupation(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
-    name: str  # singular display name, "paramedic"
-    plural: str  # "paramedics"
+    name: str  # singular display name, as questions and answers use it
+    plural: str  # its plural
     names: list[OccupationName]  # every name a question may use, the display name first
     pages: list[str] = Field(default_factory=list)  # doc ids of the pages about it
     mentioned_in: list[str] = Field(default_factory=list)  # doc ids of pages that only mention it

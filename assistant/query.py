@@ -111,8 +111,8 @@ def _corrected(question: str, speller: Speller, known: frozenset[str]) -> tuple[
 
 
 def find_publishers(text: str, publishers: dict[str, list[str]]) -> tuple[str, list[str]]:
-    """Remove publisher names from the text (so "Royal College of Occupational Therapists" is not a
-    question about occupational therapists) and return the doc ids they name."""
+    """Remove publisher names from the text (so "Royal College of Xs" is not a
+    question about Xs) and return the doc ids they name."""
     ids: list[str] = []
     for name in sorted(publishers, key=len, reverse=True):
         pattern = re.compile(r"(?<!\w)(?:the\s+)?" + re.escape(name) + r"(?:['’]s)?(?!\w)", re.IGNORECASE)
@@ -145,7 +145,7 @@ def _names_a_next_step(text: str, registry: Registry) -> bool:
 
 
 def _facets_from(history: list[Turn], corrected: str) -> list[Facet]:
-    """A short question that asks nothing itself ("and for paramedics?") asks what the last one did."""
+    """A short question that asks nothing itself ("and for Xs?") asks what the last one did."""
     last = next((t.facet for t in reversed(history)
                  if t.facet and t.facet != Facet.other and (not t.abstained or t.pending)), None)
     return [last] if last and len(words(corrected)) <= 8 else []
@@ -207,7 +207,7 @@ def plan(question: str, history: list[Turn], reader: Reader, *, force: str | Non
     if not asked and history:
         asked = _facets_from(history, corrected)
         inherited = inherited or bool(asked)
-        # "what about paramedics?" after a question about hours asks about hours: say so to the search.
+        # "what about Xs?" after a question about hours asks about hours: say so to the search.
         carried = " ".join(facets.RULE[f].expansion for f in asked)
     # Search for the occupation by the name its pages use most, whatever the user called it.
     search_name = (occ.search_name or occ.name) if occ else ""

@@ -103,7 +103,7 @@ def abstain(question: str, reason: str, registry: Registry, occ: Occupation | No
 
 def uncovered(question: str, asked: str, nearest: list[Occupation], registry: Registry,
               facet: Facet | None = None) -> Answer:
-    """"I have no pages about astronauts. I do have: pilots, aerospace engineers." Never an answer from
+    """"I have no pages about Xs. I do have: Ys, Zs." Never an answer from
     another occupation's pages. Each occupation offered is a choice: picking it asks the same question
     about it."""
     from .occupations.names import plural_of

@@ -2,8 +2,8 @@
 
 Rules the matcher relies on:
 - A name's key is its words, each made singular and stripped of a possessive, joined with nothing
-  between them: "health-care assistants'", "Healthcare assistant" and "health care assistant" share
-  the key "healthcareassistant". Questions and names go through the same function, so they meet.
+  between them: "pipe-line layers'", "Pipeline layer" and "pipe line layer" share
+  the key "pipelinelayer". Questions and names go through the same function, so they meet.
 - Singular forms only need to agree with themselves, not to be good English ("analyses" -> "analyse").
 """
 
@@ -12,15 +12,15 @@ from __future__ import annotations
 import re
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W\d_]+)*")
-# Words that never make a name on their own: a page titled "A day in the life of a paramedic" names a
-# paramedic, not "a day".
+# Words that never make a name on their own: a page titled "A day in the life of an X" names an
+# X, not "a day".
 _LEADING = re.compile(
     r"^\s*(?:(?:what|who)\s+(?:is|are|does|do)\s+(?:an?|the)?\s*|how\s+to\s+become\s+(?:an?\s+)?|"
     r"become\s+(?:an?\s+)?|becoming\s+(?:an?\s+)?|working\s+as\s+(?:an?\s+)?|careers?\s+(?:as|in)\s+(?:an?\s+)?|"
     r"(?:an?|the)\s+)", re.IGNORECASE)
 _TRAILING = re.compile(r"\s*(?:\([^)]*\)|\bjob\s+(?:profile|description)\b|\bcareer\s+guide\b|[?!.:|–—-])\s*$",
                        re.IGNORECASE)
-# "Amy: occupational therapy technical instructor": a person's name before a colon is no part of the title.
+# "Amy: X (world of work)": a person's name before a colon is no part of the title.
 _PERSON = re.compile(r"^[A-Z][a-z]+:\s+")
 
 
@@ -30,7 +30,7 @@ def tokens(text: str) -> list[tuple[int, int, str]]:
 
 
 def singular(word: str) -> str:
-    """"workers" -> "worker", "nurses'" -> "nurse", "OTs" -> "ot", "secretaries" -> "secretary"."""
+    """"workers" -> "worker", "bosses'" -> "boss", "XYs" -> "xy", "parties" -> "party"."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
@@ -60,11 +60,11 @@ def name_key(name: str) -> str:
 
 
 def plural_of(name: str) -> str:
-    """Regular English plurals of the last word: "paramedic" -> "paramedics", "secretary" ->
-    "secretaries", "fireman" -> "firemen", "OT support worker" -> "OT support workers"."""
+    """Regular English plurals of the last word: "X" -> "Xs", "...ary" -> "...aries",
+    "...man" -> "...men", "X helper" -> "X helpers"."""
     head, _, last = name.rpartition(" ")
     low = last.lower()
-    if "," in name or " and " in name:  # a list of occupations ("farmers, ranchers, and ...") is plural already
+    if "," in name or " and " in name:  # a list of occupations ("As, Bs, and other Cs") is plural already
         return name
     if low.endswith("man") and not low.endswith(("human", "german")):
         last = last[:-3] + "men"
@@ -78,13 +78,13 @@ def plural_of(name: str) -> str:
 
 
 def display_name(title: str) -> str:
-    """The occupation a page's title names: "Become an occupational therapy support worker" ->
-    "occupational therapy support worker"; "What Is an Occupational Therapy Support Worker?" likewise."""
+    """The occupation a page's title names: "Become an X" -> "X"; "What Is an X?" and
+    "X (job profile)" likewise."""
     name = _PERSON.sub("", title.strip())
     for _ in range(3):
         name = _TRAILING.sub("", _LEADING.sub("", name)).strip()
     words = name.split()
-    # Lower-case ordinary words; keep acronyms ("OT", "NHS") as the page wrote them.
+    # Lower-case ordinary words; keep acronyms ("NHS", "IT") as the page wrote them.
     shown = [w if (sum(c.isupper() for c in w) > 1 or (w[:1].isupper() and i == 0 and len(words) == 1 and w.isupper()))
              else w.lower() for i, w in enumerate(words)]
     return " ".join(shown)
@@ -110,5 +110,5 @@ def names_in_text(text: str) -> list[str]:
 
 
 def introduces_names(text: str) -> bool:
-    """A line such as "OT support workers may also be known as:" whose names follow as a list."""
+    """A line such as "Xs may also be known as:" whose names follow as a list."""
     return any(not m.group("names").strip() for m in _ALSO.finditer(text))

@@ -46,7 +46,7 @@ class _Draft:
 
 def _derived_names(doc: Document) -> list[str]:
     """"Also known as" names in the page's own sentences, and the bullets under a line that
-    introduces them ("OT support workers may also be known as:")."""
+    introduces them ("Xs may also be known as:")."""
     found: list[str] = []
     blocks = doc.blocks
     for i, block in enumerate(blocks):
@@ -102,7 +102,7 @@ def build_registry(documents: Iterable[Document]) -> list[Occupation]:
         else:
             silent.append(doc)
     # A page that does not say which occupation it describes: its title names one already known ("Bike
-    # allowance for OT support workers"), or is one ("Paramedic", "Become a dental nurse"); a title that
+    # allowance for Xs"), or is one ("X", "Become an X"); a title that
     # names a topic instead ("Working hours") leaves the page to the occupation its text names most.
     known = _matcher(drafts) if silent else None
     later: list[Document] = []
@@ -136,7 +136,7 @@ def _title(doc: Document) -> str:
 
 
 def _occupation_in_title(title: str) -> str | None:
-    """The title's name less trailing everyday words ("Support worker pay" -> "support worker"); None
+    """The title's name less trailing everyday words ("X pay" -> "X"); None
     when nothing but everyday words is left ("Working hours", "Entry requirements")."""
     words = display_name(title).split()
     while words and (words[-1].lower() in TOPIC_WORDS or words[-1].lower() in STOPWORDS):
@@ -150,8 +150,8 @@ def _matcher(drafts: dict[str, _Draft]) -> NameMatcher:
 
 
 def _settle_mentions(drafts: dict[str, _Draft]) -> None:
-    """A page's passing mention of an occupation other pages describe is that occupation ("healthcare
-    support worker" mentioned on one page, declared on another page as a name of healthcare assistants).
+    """A page's passing mention of an occupation other pages describe is that occupation ("Y"
+    mentioned on one page, declared on another page as a name of Xs).
     A name shared by a mention and a described occupation belongs to the described one."""
     covered = {key: d.id for d in drafts.values() if d.pages for key in d.keys}
     for draft in [d for d in drafts.values() if not d.pages]:
@@ -171,7 +171,7 @@ def _settle_mentions(drafts: dict[str, _Draft]) -> None:
 @dataclass(frozen=True)
 class NameHit:
     """A span of text that is an occupation's name (exact), or the end of several names (partial:
-    "technician" ends "dental technician" and "laboratory technician")."""
+    "technician" ends "X technician" and "Y technician")."""
 
     start: int
     end: int

@@ -3,7 +3,7 @@
 In order:
 1. Names the registry knows (exact, by key: plurals, possessives, hyphen and space variants; typos are
    fixed before this, against a vocabulary that holds every name's words).
-2. The end of several names ("technician", "support worker"): ask which is meant, unless exactly one
+2. The end of several names ("technician" at the end of several names): ask which is meant, unless exactly one
    covered occupation fits.
 3. Otherwise, a phrase in the place a question puts an occupation ("how much does a X earn", "what
    about Xs", "become a X") is matched densely against every name; below the calibrated threshold it
@@ -74,8 +74,8 @@ def _covered_first(registry: Registry, positions: tuple[int, ...] | set[int]) ->
 
 def _from_hit(hit: NameHit, registry: Registry) -> Resolution:
     spans = [(hit.start, hit.end)]
-    # A display name is not ambiguous ("paramedic" is the paramedic), unless it is only mentioned in
-    # passing and covered occupations end with it ("nurse": dental nurse, adult nurse).
+    # A display name is not ambiguous ("X" is the X), unless it is only mentioned in
+    # passing and covered occupations end with it ("Y": "senior Y", "trainee Y").
     if len(hit.preferred) == 1 and (registry.occupations[hit.preferred[0]].covered or not hit.partial):
         only = registry.occupations[hit.preferred[0]].id
         return Resolution(kind="named", occupation=only, alias=hit.text, spans=spans, method="name")
@@ -92,7 +92,7 @@ def by_name(text: str, registry: Registry, ordinary: Callable[[str], bool] = lam
             partial: bool = True) -> Resolution | None:
     """The first exact name in the question (covered occupations before ones only mentioned), else the
     first partial one: one that follows only ordinary words ("a technician", not "emergency care
-    assistants", where the words before say which assistants)."""
+    technicians", where the words before say which assistants)."""
     hits = registry.matcher.find(text)
     exact = [h for h in hits if h.exact]
     if exact:
@@ -140,7 +140,7 @@ def resolve(text: str, registry: Registry, *, ordinary: Callable[[str], bool],
     phrase = occupation_phrase(text, ordinary)
     vector = encode(phrase) if phrase and encode is not None and vectors is not None and len(vectors) else None
     top = nearest(vector, registry, vectors, covered_only=False, limit=1) if vector is not None else []
-    if phrase and top and top[0][1] >= threshold:  # "dentle nurses", "physio": close to one name
+    if phrase and top and top[0][1] >= threshold:  # a typo too far for the speller, a short form: close to one name
         occ, score = top[0]
         start = text.lower().find(phrase.lower())
         spans = [(start, start + len(phrase))] if start >= 0 else []

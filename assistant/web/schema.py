@@ -108,7 +108,7 @@ unanswered = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("question", Text, nullable=False),
     Column("asked_at", Text, nullable=False),  # ISO 8601 UTC: sorts as text on every database
-    Column("reason", Text),  # the assistant's own words, e.g. "my sources don't cover paramedics."
+    Column("reason", Text),  # the assistant's own words, e.g. "I have no pages about Xs."
     Column("channel", Text, nullable=False),  # "chat" or "api"
 )
 

@@ -15,7 +15,8 @@ def date_label(meta: DocumentMeta | Citation) -> str:
 
 def source_line(n: int, c: Citation) -> str:
     url = f" <{c.url}>" if c.url else ""
-    return f"[{n}] {c.publisher}: {c.title} ({date_label(c)}){url}"
+    licence = f"\n    {c.licence}" if c.licence else ""  # the attribution ESCO and O*NET ask for
+    return f"[{n}] {c.publisher}: {c.title} ({date_label(c)}){url}{licence}"
 
 
 def as_text(answer: Answer) -> str:

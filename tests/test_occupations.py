@@ -159,3 +159,14 @@ def test_filtered_dense_search_equals_brute_force_for_flat_and_hnsw() -> None:
         assert list(got) == [int(r) for r in expected]
         assert all(abs(got[int(r)] - float(data[r] @ query)) < 1e-5 for r in expected)
     assert dense_among(flat, query, np.array([], dtype=np.int64), 5) == {}
+
+
+def test_a_licensed_source_shows_its_attribution_in_the_panel_and_the_cli() -> None:
+    from assistant.models import Citation
+    from assistant.render import source_line
+    from assistant.web.present import source_panel
+
+    c = Citation(doc_id="esco-x", title="x", publisher="ESCO (European Commission)", url=None, last_updated=None,
+                 snippet="Xs do things.", score=1.0, start=0, end=13, licence="ESCO v1.0, © European Union")
+    assert "_ESCO v1\\.0, © European Union_" in source_panel(1, c).content  # escaped markdown
+    assert source_line(1, c).endswith("\n    ESCO v1.0, © European Union")

@@ -77,6 +77,8 @@ def source_panel(n: int, c: Citation, question: str | None = None) -> SourcePane
         "",
         "\n>\n".join(quoted),
     ]
+    if c.licence:  # ESCO and O*NET ask for this attribution wherever their text is reused
+        lines += ["", f"_{escape_markdown(c.licence)}_"]
     return SourcePanel(name=element_name(n), content="\n".join(lines))
 
 

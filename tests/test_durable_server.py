@@ -60,9 +60,13 @@ class Chat:
         self.sio = socketio.AsyncClient(reconnection=False)
         self.sio.on("new_message", lambda data: self.events.put_nowait(("new_message", data)))
         self.sio.on("task_end", lambda data=None: self.events.put_nowait(("task_end", {})))
+        from assistant.web.sessions import CLIENT_COOKIE
+
         async with self.http.post(f"{self.base}/set-session-cookie", json={"session_id": self.session_id}) as r:
             r.raise_for_status()
-        cookies = "; ".join(f"{c.key}={c.value}" for c in self.http.cookie_jar)
+            issued = r.cookies.get(CLIENT_COOKIE)  # read from the reply: aiohttp's jar drops cookies of IP hosts
+        cookies = f"{CLIENT_COOKIE}={issued.value}" if issued is not None else ""
+        self.cookie_header = {"Cookie": cookies} if cookies else {}
         await self.sio.connect(self.base, socketio_path="/ws/socket.io", transports=["websocket"], wait_timeout=10,
                                headers={"Cookie": cookies} if cookies else {},
                                auth={"clientType": "webapp", "sessionId": self.session_id, "threadId": "",
@@ -98,7 +102,7 @@ class Chat:
     async def feedback(self, message_id: str, value: int, comment: str) -> tuple[int, dict]:
         body = {"feedback": {"forId": message_id, "value": value, "comment": comment, "threadId": self.thread_id},
                 "sessionId": self.session_id}
-        async with self.http.put(f"{self.base}/feedback", json=body) as r:
+        async with self.http.put(f"{self.base}/feedback", json=body, headers=self.cookie_header) as r:
             return r.status, await r.json(content_type=None)
 
 

@@ -193,6 +193,15 @@ class Durable:
             self._keep(query, params, why)
             return None
 
+    def spooled_step_thread(self, step_id: str) -> str | None:
+        """The thread of a step written while the database refused writes (still in the spool), so the
+        visitor can give feedback on an answer that is not stored yet."""
+        for record in reversed(self.spool.pending):
+            params = record.params
+            if 'INTO steps' in record.query and params.get("id") == step_id:
+                return params.get("threadId") or params.get("thread_id")
+        return None
+
     def _keep(self, query: str, params: dict[str, Any], why: str) -> None:
         _NOT_STORED.set(True)
         _record, on_disk = self.spool.add(query, params)

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from .ratelimit import RateLimiter, client_key, retry_after
@@ -117,6 +117,12 @@ def build_guard_router(registry: SessionRegistry, limiter: Callable[[], RateLimi
         seconds = retry_after(wait)
         return JSONResponse({"detail": slow_down_text(seconds)}, status_code=429, headers={"Retry-After": str(seconds)})
 
+    def spooled_step_thread(step_id: str) -> str | None:
+        from .state import current
+
+        durable = getattr(current(), "durable", None)
+        return durable.spooled_step_thread(step_id) if durable is not None else None
+
     async def rows(query: str, **parameters) -> list[dict]:
         layer = get_data_layer()
         result = await layer.execute_sql(query=query, parameters=parameters) if layer else None
@@ -126,8 +132,11 @@ def build_guard_router(registry: SessionRegistry, limiter: Callable[[], RateLimi
         deadline = asyncio.get_running_loop().time() + STEP_WAIT_SECONDS
         while True:
             found = await rows('SELECT "threadId" AS thread_id FROM steps WHERE "id" = :step_id', step_id=step_id)
-            if found or asyncio.get_running_loop().time() >= deadline:
-                return found[0]["thread_id"] if found else None
+            if found:
+                return found[0]["thread_id"]
+            spooled = spooled_step_thread(step_id)  # written while the database refused writes
+            if spooled or asyncio.get_running_loop().time() >= deadline:
+                return spooled
             await asyncio.sleep(0.2)
 
     async def feedback_row(feedback_id: str) -> dict | None:
@@ -175,7 +184,14 @@ def build_guard_router(registry: SessionRegistry, limiter: Callable[[], RateLimi
                 feedback.id = None  # a new row under an id the server chooses
             elif existing["for_id"] != feedback.forId:
                 return _refusal(403, NOT_YOURS)
-        return await cl_server.update_feedback(request, update, current_user)
+        try:
+            return await cl_server.update_feedback(request, update, current_user)
+        except HTTPException as err:  # Chainlit wraps every failure in a 500 quoting the exception
+            from .chat import FEEDBACK_NOT_SAVED, FeedbackNotSaved
+
+            if err.detail == FEEDBACK_NOT_SAVED:  # spooled, not stored: say so, as a service fault
+                return JSONResponse({"detail": FEEDBACK_NOT_SAVED}, status_code=FeedbackNotSaved.status_code)
+            raise
 
     @router.delete("/feedback")
     async def delete_feedback(request: Request, payload: DeleteFeedbackRequest, current_user: UserParam):

@@ -93,6 +93,6 @@ class Settings(BaseModel):
     # Cosine a phrase in an occupation's place ("how much does a X earn") needs to an occupation's name
     # when no name matches exactly; below it, X is an occupation the corpus does not cover. Calibrated on
     # a frozen split of withheld taxonomy titles (benchmarks/bench_occupations.py, benchmarks/README.md).
-    occupation_match_threshold: float = Field(0.8, ge=0, le=1)
+    occupation_match_threshold: float = Field(0.95, ge=0, le=1)
     max_question_chars: int = Field(1000, ge=1)
     max_quotes_per_answer: int = Field(5, ge=1)

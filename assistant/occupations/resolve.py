@@ -130,15 +130,37 @@ def nearest(vector: np.ndarray, registry: Registry, vectors: np.ndarray, covered
     return [(registry.occupations[i].id, s) for i, s in sorted(best.items(), key=lambda kv: -kv[1])]
 
 
+def _qualified(text: str, phrase: str | None, found: Resolution) -> bool:
+    """Does the occupation's phrase say more than the name found in it ("wine steward", "steward")?"""
+    if not phrase or not found.spans:
+        return False
+    start = text.lower().find(phrase.lower())
+    if start < 0:
+        return False
+    s, e = found.spans[0]
+    extra = text[start:s] + " " + text[e:start + len(phrase)]
+    return any(t not in STOPWORDS for _, _, t in tokens(extra))
+
+
 def resolve(text: str, registry: Registry, *, ordinary: Callable[[str], bool],
             encode: Callable[[str], np.ndarray] | None = None, vectors: np.ndarray | None = None,
             threshold: float = 1.0, suggest: int = 3,
             pages_naming: Callable[[str], list[str]] | None = None) -> Resolution:
     found = by_name(text, registry, ordinary, partial=False)
-    if found:
-        return found
     phrase = occupation_phrase(text, ordinary)
-    vector = encode(phrase) if phrase and encode is not None and vectors is not None and len(vectors) else None
+    dense = encode is not None and vectors is not None and len(vectors) > 0
+    if found and not (dense and found.kind == "named" and _qualified(text, phrase, found)):
+        return found
+    vector = encode(phrase) if phrase and dense else None
+    if found:  # "wine steward" where only "steward" is a name: is that the occupation meant?
+        near = nearest(vector, registry, vectors, covered_only=False, limit=5)
+        if found.occupation in [o for o, _ in near]:
+            return found
+        if near and near[0][1] >= threshold:
+            return found.model_copy(update={"occupation": near[0][0], "method": "dense", "score": round(near[0][1], 4)})
+        choices = list(dict.fromkeys([found.occupation or ""] + [o for o, _ in near]))[:MAX_CHOICES]
+        return found.model_copy(update={"kind": "clarify", "occupation": None, "candidates": choices,
+                                        "alias": phrase})
     top = nearest(vector, registry, vectors, covered_only=False, limit=1) if vector is not None else []
     if phrase and top and top[0][1] >= threshold:  # a typo too far for the speller, a short form: close to one name
         occ, score = top[0]

@@ -125,3 +125,15 @@ def seed_registry():
     documents, _ = load_corpus(Path(__file__).resolve().parents[1] / "corpus")
     sentences = [s for d in documents for s in sentences_of(d)]
     return Registry(enrich(build_registry(documents), documents, sentences))
+
+
+def stop_server(proc) -> None:
+    """Stop a server a test started with subprocess.Popen, by its PID: politely, then for sure."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

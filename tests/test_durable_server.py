@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from conftest import stop_server
 
 from assistant.embedding import HashEmbedder
 from assistant.index import build_index
@@ -188,11 +189,6 @@ def test_read_only_then_deleted_database_during_a_chat_loses_nothing(tmp_path: P
         assert healthy()
     finally:
         subprocess.run(["chattr", "-R", "-i", str(root)], capture_output=True)
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         log.close()
         shutil.rmtree(root, ignore_errors=True)

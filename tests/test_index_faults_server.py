@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import stop_server
 
 from assistant.embedding import HashEmbedder
 from assistant.index import build_index, read_manifest
@@ -88,11 +89,6 @@ def test_damaged_index_files_never_kill_the_server_and_change_no_answer():
         assert any("sentence_vectors.npy changed on disk while being served" in line for line in errors)
         assert any("vectors.faiss does not match its checksum" in line for line in errors)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         log.close()
         shutil.rmtree(root, ignore_errors=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import stop_server
 
 pytestmark = pytest.mark.slow
 
@@ -100,12 +101,7 @@ def running_server(real_index: Path, root: Path, extra_env: dict[str, str] | Non
             time.sleep(0.5)
         yield Server(base=base, db=db, env=env, pid=proc.pid, log=root / "server.log")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         log.close()
 
 

@@ -103,9 +103,22 @@ class SentenceVectorsOnDemand:
     def __len__(self) -> int:
         return self.shape[0]
 
+    def _from_passage(self, row: int) -> bool:
+        s = self.index.sentences[row]
+        for chunk_row in self.index.chunk_rows.get(s.doc_id, ()):
+            chunk = self.index.chunks[chunk_row]
+            if chunk.start == s.start and chunk.end == s.end:
+                self.cache[row] = self.index.vectors.reconstruct(chunk_row)
+                return True
+        return False
+
     def __getitem__(self, rows) -> np.ndarray:
         rows = [int(r) for r in np.atleast_1d(np.asarray(rows))]
         missing = sorted({r for r in rows if r not in self.cache})
+        # A sentence that is a whole passage (a task or a title of a taxonomy record) already has a vector
+        # in FAISS, of the passage with its page's title: reused, so answering from a page no question has
+        # touched yet does not encode each of its records one by one (benchmarks/results/ask_scale.md).
+        missing = [r for r in missing if not self._from_passage(r)]
         if missing:
             texts = []
             for r in missing:

@@ -5,8 +5,8 @@
 
 The corpus is the one benchmarks/bench_registry.py imports (benchmarks/work/registry/corpus: both
 taxonomies, descriptions, tasks and titles, every name in the front matter). The build runs as a child
-process (`careers-assistant build`), timed. Then one warm Assistant answers 100 questions "what does a
-<title> do?" / "how much does a <title> earn?" for occupations drawn with a fixed seed, timing the
+process (`careers-assistant build`), timed. Then one warm Assistant answers 100 questions made with the
+templates bench_scale.py used before the registry, for occupations drawn with a fixed seed, timing the
 whole answer and, apart, the occupation resolution of each question. Writes
 benchmarks/results/ask_scale.{json,md}.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 from assistant.metrics import percentile  # noqa: E402
 
@@ -57,8 +58,11 @@ def main() -> None:
     load_seconds = round(time.perf_counter() - started, 2)
     covered = sorted(o.name for o in assistant.index.registry.covered)
     rng = random.Random(SEED)
-    templates = ["What does a {} do?", "How much does a {} earn?", "what do {}s do", "Where does a {} work?"]
-    questions = [rng.choice(templates).format(name) for name in rng.sample(covered, args.questions)]
+    # The same question templates as the measurement before the registry (bench_scale.py), so the two
+    # figures compare like with like.
+    from bench_scale import QUESTION_TEMPLATES
+
+    questions = [rng.choice(QUESTION_TEMPLATES).format(t=name) for name in rng.sample(covered, args.questions)]
     for q in questions[:5]:  # warm caches (the speller's delete index is built on first use)
         assistant.ask(q)
     ask_ms, read_ms, outcomes = [], [], {}
@@ -82,7 +86,8 @@ def main() -> None:
     md = ["# Warm ask on ESCO + O*NET with the occupation registry", "",
           f"`python benchmarks/bench_ask_scale.py`: {m.document_count:,} pages, {m.chunk_count:,} passages, "
           f"{m.occupation_count:,} occupations, {m.occupation_name_count:,} names; {args.questions} questions "
-          f"(seed {SEED}) about covered occupations, one warm process.", "",
+          f"(seed {SEED}) about covered occupations, with the question templates of bench_scale.py (the figures 'before'), one "
+          "warm process.", "",
           "| measure | with the registry | before |", "|---|---|---|",
           f"| ask p50 / p95 ms | {result['ask_p50_ms']} / {result['ask_p95_ms']} | "
           f"{BEFORE['ask_p50_ms']} / {BEFORE['ask_p95_ms']} |",

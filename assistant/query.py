@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -21,7 +20,7 @@ from .occupations.names import plural_of, singular
 from .occupations.registry import Registry, slug
 from .occupations.resolve import Resolution, resolve
 from .spelling import Speller
-from .text import STOPWORDS, common_words, words
+from .text import STOPWORDS, words
 
 # Who a question is about, as the answer needs to know it:
 #   "target"   an occupation with pages of its own (answered from them)

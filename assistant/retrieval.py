@@ -16,10 +16,10 @@ from .filtered import dense_among
 from .index import Index
 from .models import Hit
 from .occupations.names import names_phrase
-from .query import QueryPlan, Reader, common_words
+from .query import QueryPlan, Reader
 from .settings import Settings
 from .spelling import Speller
-from .text import terms, words
+from .text import common_words, terms, words
 
 
 def minmax(scores: np.ndarray) -> np.ndarray:

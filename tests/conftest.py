@@ -137,3 +137,18 @@ def stop_server(proc) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def load_test_module():
+    """benchmarks/load_test.py as a module (it is a script, not part of the package); loaded once."""
+    import importlib.util
+    import sys
+
+    if "load_test" in sys.modules:
+        return sys.modules["load_test"]
+    spec = importlib.util.spec_from_file_location("load_test", Path(__file__).resolve().parents[1] / "benchmarks"
+                                                  / "load_test.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["load_test"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module

@@ -9,7 +9,6 @@ during the rebuild must be exactly the old server's answer or exactly the new on
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import load_test_module
 
 from assistant.models import ANSWER_JSON_FIELDS
 
@@ -35,13 +35,6 @@ NEW_DOC = "test-board-bike-allowance"
 NEW_Q = "How much is the bike allowance for OT support workers in Test Town?"  # only the new page answers it
 BAND_Q = "What band do OT support workers start on?"  # both indexes answer it
 
-
-def _load_test_module():
-    spec = importlib.util.spec_from_file_location("load_test", REPO / "benchmarks" / "load_test.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["load_test"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def ask(base: str, question: str) -> tuple[int, dict]:
@@ -63,7 +56,7 @@ def build(corpus: Path, index: Path) -> None:
 
 
 def test_a_rebuild_is_served_without_a_restart_and_every_answer_is_old_or_new(tmp_path: Path):
-    load_test = _load_test_module()
+    load_test = load_test_module()
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(REPO / "corpus", corpus)
     build(corpus, index)

@@ -9,7 +9,8 @@ import pytest
 from assistant.errors import QuestionError
 from assistant.facets import detect
 from assistant.models import Facet, Turn
-from assistant.query import Reader, common_words, plan, validate
+from assistant.query import Reader, plan, validate
+from assistant.text import common_words
 from assistant.retrieval import vocabulary
 from assistant.spelling import Speller
 

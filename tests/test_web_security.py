@@ -10,7 +10,6 @@ Chainlit's protocol as benchmarks/load_test.py does.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import sqlite3
@@ -23,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import load_test_module
 
 from assistant.web.origins import normalise_origin, origin_allowed, parse_allowed_origins
 from assistant.web.sessions import CLIENT_COOKIE, SessionRegistry, is_session_id, session_folder
@@ -201,15 +201,7 @@ def test_chainlits_session_folders_are_checked(wired):
 
 # --- the real server ------------------------------------------------------------------------------
 
-def _load_test():
-    spec = importlib.util.spec_from_file_location("load_test", REPO / "benchmarks" / "load_test.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["load_test"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-lt = _load_test()
+lt = load_test_module()
 BURST = 30
 SESSION_TIMEOUT = 2  # seconds
 

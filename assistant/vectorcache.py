@@ -12,6 +12,9 @@ Rules:
   chunking settings equal the current ones.
 - A missing, damaged or mismatched previous index means an empty table (a full encode), never an
   error. The caller reads it inside the build lock, so two builds do not race.
+- Only missing texts reach the model (each distinct text once), so the progress bar (tqdm: texts/s
+  and ETA, only when progress is on) shows the real work. The counts the manifest records:
+  texts_encoded = distinct texts sent to the model, texts_reused = texts served from the previous index.
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ class Encoder:
                  progress: bool) -> None:
         self.embedder, self.cache = embedder, cache
         self.batch_size, self.progress = batch_size, progress
+        self.previous = frozenset(cache)  # keys the previous index supplied
+        # encoded: distinct texts sent to the model; reused: texts (each place) served from the previous index.
         self.encoded = self.reused = 0
 
     def __call__(self, texts: list[str], what: str) -> np.ndarray:
@@ -99,14 +104,31 @@ class Encoder:
             if key not in self.cache:
                 missing.setdefault(key, text)
         if missing:
-            if self.progress:
-                print(f"Encoding {len(missing):,} {what} ({len(texts) - len(missing):,} reused) ...",
-                      file=sys.stderr)
-            vectors = self.embedder.encode(list(missing.values()), batch_size=self.batch_size,
-                                           progress=self.progress)
-            self.cache.update(zip(missing.keys(), np.asarray(vectors, dtype=np.float32)))
+            self._encode(list(missing.keys()), list(missing.values()), what,
+                         reused=sum(k in self.previous for k in keys))
         self.encoded += len(missing)
-        self.reused += len(texts) - len(missing)
+        self.reused += sum(k in self.previous for k in keys)
         if not texts:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         return np.stack([self.cache[k] for k in keys]).astype(np.float32)
+
+    def _encode(self, keys: list[str], texts: list[str], what: str, *, reused: int) -> None:
+        """Only the missing texts, in slices of a few batches under one tqdm bar (texts/s and ETA on
+        stderr) when progress is on, so the bar shows the real work left."""
+        step = self.batch_size * 16
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), unit="text", desc=f"Encoding {what} ({reused:,} reused)",
+                       file=sys.stderr, dynamic_ncols=True)
+        try:
+            for start in range(0, len(texts), step):
+                part = texts[start:start + step]
+                vectors = self.embedder.encode(part, batch_size=self.batch_size, progress=False)
+                self.cache.update(zip(keys[start:start + step], np.asarray(vectors, dtype=np.float32)))
+                if bar is not None:
+                    bar.update(len(part))
+        finally:
+            if bar is not None:
+                bar.close()

@@ -80,7 +80,6 @@ def test_incremental_build_equals_a_full_build(tmp_path: Path, settings: Setting
     full = settings.model_copy(update={"index_dir": tmp_path / "full" / "index"})
     full_manifest = build_index(full, HashEmbedder())
     assert full_manifest.texts_reused == 0
-    assert manifest.texts_encoded + manifest.texts_reused == full_manifest.texts_encoded + full_manifest.texts_reused
     _same_index(settings.index_dir, full.index_dir)
     assert _answers(settings, QUESTIONS, HashEmbedder()) == _answers(full, QUESTIONS, HashEmbedder())
     load_index(settings, HashEmbedder.name)  # checksums and counts agree
@@ -129,7 +128,9 @@ def test_cli_full_flag_and_summary(settings: Settings, built: Manifest, monkeypa
     monkeypatch.setenv("CAREERS_EMBEDDER", "hash")
     args = ["build", "--quiet", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]
     assert main(args) == 0
-    assert f"(encoded 0, reused {built.texts_encoded:,})" in capsys.readouterr().out
+    reused = Manifest.model_validate_json((settings.index_dir / "manifest.json").read_text()).texts_reused
+    assert reused >= built.texts_encoded > 0
+    assert f"(encoded 0, reused {reused:,})" in capsys.readouterr().out
     assert main([*args, "--full"]) == 0
     assert f"(encoded {built.texts_encoded:,}, reused 0)" in capsys.readouterr().out
 

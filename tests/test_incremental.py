@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY_CORPUS
 
 from assistant.embedding import HashEmbedder
 from assistant.index import build_index, load_index
 from assistant.models import Manifest
 from assistant.settings import Settings
-from conftest import TINY_CORPUS, write_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = ["What is the starting salary?", "How many hours a week do support workers work?",

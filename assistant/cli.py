@@ -25,11 +25,12 @@ def _build(settings: Settings, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     embedder = make_embedder(settings.embedder)
     print(f"Building the index from {settings.corpus_dir}/ with {embedder.name} ...", file=sys.stderr)
-    manifest = build_index(settings, embedder, progress=not args.quiet)
+    manifest = build_index(settings, embedder, progress=not args.quiet, full=args.full)
     for skipped in manifest.skipped:
         print(f"Skipped {skipped.reason}", file=sys.stderr)
     print(f"Indexed {manifest.document_count} documents as {manifest.chunk_count} chunks into "
-          f"{settings.index_dir}/ in {time.perf_counter() - started:.1f} s.")
+          f"{settings.index_dir}/ in {time.perf_counter() - started:.1f} s "
+          f"(encoded {manifest.texts_encoded:,}, reused {manifest.texts_reused:,}).")
     return 0
 
 
@@ -184,6 +185,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="clean, chunk and embed corpus/ into index/")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.add_argument("--full", action="store_true", help="re-encode every text instead of reusing the previous index's vectors")
     m = sub.add_parser("import", help="import an occupation taxonomy (ESCO or O*NET) into the corpus folder")
     m.add_argument("source", choices=["esco", "onet"])
     m.add_argument("path", help="ESCO: occupations_en.csv (or its folder); O*NET: the text-database folder")

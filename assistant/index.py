@@ -13,6 +13,12 @@ index/
   occupation_vectors.npy  one unit vector per occupation name (row order: occupations, then their names)
   bm25/             the lexical index (see bm25.py)
 
+A build reuses the vectors of texts the previous index in the same folder already encoded with the same
+model and chunking (keyed by sha256 of each text; vectorcache.py): editing one page re-encodes only that
+page's texts. No extra file: the old chunks.jsonl + vectors.faiss, sentences + sentence_vectors.npy and
+occupations.jsonl + occupation_vectors.npy are the cache. `build --full` (full=True) reuses nothing; a
+damaged or mismatched previous index means a full encode. The manifest records texts encoded and reused.
+
 A build writes a sibling temporary folder and swaps it in only when complete, so a failed or killed
 build never leaves a broken index, and the previous index keeps serving until the swap.
 """
@@ -42,6 +48,7 @@ from .occupations.names import name_key
 from .occupations.registry import Registry, build_registry
 from .settings import Settings
 from .text import terms, words
+from .vectorcache import Encoder, previous_vectors
 
 # 3: the occupation registry, and blocks that record where the cleaning removed something
 # (Block.gap_before); an older index would load without them and let citations join text across
@@ -173,25 +180,37 @@ def _write_jsonl(path: Path, rows) -> None:
             fh.write(row.model_dump_json() + "\n")
 
 
-def build_index(settings: Settings, embedder: Embedder, *, progress: bool = False) -> Manifest:
+def build_index(settings: Settings, embedder: Embedder, *, progress: bool = False, full: bool = False) -> Manifest:
+    """Build settings.index_dir from the corpus. Vectors of texts the previous index there already
+    encoded with the same model and chunking are reused (vectorcache.py) unless `full`."""
+    target = settings.index_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _build_lock(target):  # the previous index is read under the lock: two builds never race
+        _clear_leftovers(target)
+        return _build_locked(settings, embedder, target, progress=progress, full=full)
+
+
+def _build_locked(settings: Settings, embedder: Embedder, target: Path, *, progress: bool, full: bool) -> Manifest:
     started = time.perf_counter()
     documents, skipped = load_corpus(settings.corpus_dir)
     digest = corpus_hash(settings.corpus_dir)
+    chunking: dict[str, int | str] = {"max_tokens": settings.max_chunk_tokens, "strategy": "sections-blocks-sentences"}
+    cache = {} if full else previous_vectors(target, format_version=FORMAT_VERSION, model_name=embedder.name,
+                                             dimension=embedder.dimension, chunking=chunking)
+    encode = Encoder(embedder, cache, batch_size=settings.encode_batch_size, progress=progress)
     chunks: list[Chunk] = []
     for doc in documents:
         for chunk in chunk_document(doc, embedder.count_tokens, settings.max_chunk_tokens):
             chunks.append(chunk.model_copy(update={"row": len(chunks)}))
-    vectors = embedder.encode([c.embed_text for c in chunks], batch_size=settings.encode_batch_size,
-                              progress=progress)
+    vectors = encode([c.embed_text for c in chunks], "passages")
     sentences = [s for doc in documents for s in sentences_of(doc)]
     by_id = {d.meta.doc_id: d for d in documents}
     with_sentence_vectors = wants_sentence_vectors(settings, len(sentences))
-    sentence_vectors = (embedder.encode([by_id[s.doc_id].text[s.start:s.end] for s in sentences],
-                                        batch_size=settings.encode_batch_size, progress=progress)
+    sentence_vectors = (encode([by_id[s.doc_id].text[s.start:s.end] for s in sentences], "sentences")
                         if with_sentence_vectors else None)
     occupations = enrich(build_registry(documents), documents, sentences)
     names = [n.name for o in occupations for n in o.names]
-    occupation_vectors = embedder.encode(names, batch_size=settings.encode_batch_size, progress=progress)
+    occupation_vectors = encode(names, "occupation names")
     kind, params = faiss_kind(settings, len(chunks))
     faiss_index = make_faiss_index(kind, params, embedder.dimension)
     faiss_index.add(vectors)
@@ -201,18 +220,14 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
     manifest = Manifest(
         format_version=FORMAT_VERSION, model_name=embedder.name, dimension=embedder.dimension,
         corpus_hash=digest, chunk_count=len(chunks), document_count=len(documents), sentence_count=len(sentences),
-        chunking={"max_tokens": settings.max_chunk_tokens, "strategy": "sections-blocks-sentences"},
-        faiss_index=kind, faiss_params=params, sentence_vectors=with_sentence_vectors,
+        chunking=chunking, faiss_index=kind, faiss_params=params, sentence_vectors=with_sentence_vectors,
         occupation_count=len(occupations), occupation_name_count=len(names),
         build_time=datetime.now(timezone.utc),
         build_seconds=round(time.perf_counter() - started, 3), skipped=skipped,
+        texts_encoded=encode.encoded, texts_reused=encode.reused,
     )
-    target = settings.index_dir
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with _build_lock(target):
-        _clear_leftovers(target)
-        return _write_and_swap(target, manifest, documents, chunks, sentences, sentence_vectors, faiss_index,
-                               bm25, word_counts, occupations, occupation_vectors)
+    return _write_and_swap(target, manifest, documents, chunks, sentences, sentence_vectors, faiss_index,
+                           bm25, word_counts, occupations, occupation_vectors)
 
 
 @contextmanager

@@ -178,6 +178,10 @@ class Manifest(BaseModel):
     skipped: list[SkippedFile] = Field(default_factory=list)
     # sha256 and size of every other file in the index folder, checked at every load (integrity.py).
     files: dict[str, FileDigest] = Field(default_factory=dict)
+    # Texts (passages, sentences, occupation names) this build encoded, and those whose vectors it reused
+    # from the previous index (vectorcache.py); 0 in manifests written before incremental builds.
+    texts_encoded: int = 0
+    texts_reused: int = 0
 
 
 class Hit(BaseModel):

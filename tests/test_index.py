@@ -249,8 +249,8 @@ def test_failed_build_keeps_previous_index(settings: Settings, built, corpus_dir
     else:
         faiss = index_module._faiss()
         monkeypatch.setattr(faiss, "write_index", _raise)
-    with pytest.raises(_Boom):
-        build_index(settings, embedder)
+    with pytest.raises(_Boom):  # --full: an unchanged corpus would otherwise reuse every vector, encoding none
+        build_index(settings, embedder, full=where == "encode")
     assert (settings.index_dir / "manifest.json").read_bytes() == before
     assert _listing(settings.index_dir.parent) == [".index.lock", "corpus", "index"]  # the lock file stays
     monkeypatch.undo()

@@ -70,3 +70,41 @@ def _same(a: str, b: str) -> bool:
 def csrf_field(request: Request) -> str:
     """The hidden input every staff form includes."""
     return f'<input type="hidden" name="csrf" value="{esc(getattr(request.state, "csrf_token", ""))}">'
+
+
+# The menu of every staff page: (path, label). A page not listed here is still served; listing it
+# is what puts it in the menu.
+NAV: list[tuple[str, str]] = [
+    ("/staff", "Overview"), ("/staff/unanswered", "Unanswered"), ("/staff/feedback", "Feedback"),
+    ("/staff/coverage", "Coverage"), ("/staff/faq", "FAQ check"), ("/staff/sources", "Sources"),
+]
+
+# One <style> element (the CSP allows style elements, not style attributes); no external resources.
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;background:#fafafa}
+header{background:#1d3557;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
+header a{color:#fff;text-decoration:none}header a.active{text-decoration:underline;font-weight:bold}
+header form{margin-left:auto}main{padding:1rem 1.5rem;max-width:80rem}
+table{border-collapse:collapse;width:100%;background:#fff}th,td{border:1px solid #ccc;padding:.3rem .5rem;
+text-align:left;vertical-align:top}th{background:#eef}.warn{background:#fff3cd}.empty{background:#f8d7da}
+.ok{color:#155724}.bad{color:#721c24}.muted{color:#666}.flash{padding:.5rem;background:#e7f1ff;border:1px solid #9ec5fe}
+.error{padding:.5rem;background:#f8d7da;border:1px solid #f1aeb5}
+"""
+
+
+def render_page(request, title: str, body: str, *, status_code: int = 200):
+    """The shell of every staff page: title, menu, who is signed in with a sign-out button, `body`.
+
+    `body` is HTML the caller built with esc() around everything that did not come from our code."""
+    from fastapi.responses import HTMLResponse
+
+    user = getattr(request.state, "staff_user", None)
+    path = request.url.path.rstrip("/") or "/staff"
+    links = "".join(f'<a href="{p}"{" class=active" if p == path else ""}>{esc(label)}</a>' for p, label in NAV)
+    who = (f'<form method="post" action="/staff/logout">{csrf_field(request)}<span>{esc(user.name)}</span> '
+           f'<button type="submit">Sign out</button></form>') if user else ""
+    page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)} · Careers staff'
+            f'</title><meta name="viewport" content="width=device-width,initial-scale=1"><style>{_STYLE}</style>'
+            f'</head><body><header><strong>Careers staff</strong>{links if user else ""}{who}</header>'
+            f'<main><h1>{esc(title)}</h1>{body}</main></body></html>')
+    return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})

@@ -259,3 +259,24 @@ def test_a_build_can_be_stopped_and_a_second_one_is_queued(site: Site):
     assert builder.start("ada") == "started" and builder.start("bob") == "queued"
     status = builder.wait(timeout=120)
     assert status.state == "succeeded" and status.started_by == "bob" and not status.queued
+
+
+def test_a_build_that_cannot_start_says_why(settings):
+    from assistant.staff.rebuild import Rebuilder
+
+    builder = Rebuilder(settings, log_path=Path("/proc/no-such-folder/build.log"))
+    assert builder.start("ada") == "failed"
+    status = builder.status()
+    assert status.state == "failed" and "The build could not be started" in status.summary[0]
+    assert "/proc/no-such-folder can be written by the server" in status.summary[0]
+
+
+def test_every_sources_route_needs_a_signed_in_user(site: Site):
+    from fastapi.routing import APIRoute
+
+    routes = [r for r in build_sources_router().routes if isinstance(r, APIRoute)]
+    assert len(routes) == 6 and not any(r.include_in_schema for r in routes)
+    for route in routes:
+        for method in route.methods:
+            response = site.client.request(method, route.path, headers={"x-test-user": ""}, data={"csrf": CSRF})
+            assert response.status_code == (303 if method == "GET" else 401), (method, route.path)

@@ -62,13 +62,13 @@ class Rebuilder:
         return [sys.executable, "-m", "assistant", "build", "--corpus", str(self.settings.corpus_dir.resolve()),
                 "--index", str(self.settings.index_dir.resolve())]
 
-    def start(self, user: str) -> Literal["started", "queued"]:
+    def start(self, user: str) -> Literal["started", "queued", "failed"]:
         with self._lock:
             if self._proc is not None:
                 self._queued_by = user
                 return "queued"
             self._spawn(user)
-            return "started"
+            return "started" if self._proc is not None else "failed"
 
     def stop(self) -> bool:
         """Stop the running build (the served index is untouched) and drop a queued one."""
@@ -106,15 +106,18 @@ class Rebuilder:
         """Start the child (caller holds the lock). Output goes to the log file, read for progress."""
         env = {**os.environ, "CAREERS_EMBEDDER": self.settings.embedder, "PYTHONUNBUFFERED": "1",
                "PYTHONPATH": os.pathsep.join(p for p in (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")) if p)}
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "wb")
+        log = None
         try:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = open(self.log_path, "wb")
             proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     env=env)
-        except OSError as err:
-            log.close()
+        except OSError as err:  # e.g. the folder beside the index is read-only: the build could not write either
+            if log is not None:
+                log.close()
             self._status = BuildStatus(state="failed", started_by=user, started_at=_now(), finished_at=_now(),
-                                       summary=[f"The build could not be started ({err})."])
+                                       summary=[f"The build could not be started ({err}); check that "
+                                                f"{self.log_path.parent} can be written by the server."])
             return
         self._proc, self._stop_asked = proc, False
         self._status = BuildStatus(state="running", started_by=user, started_at=_now(),

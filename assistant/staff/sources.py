@@ -84,6 +84,8 @@ def build_sources_router(served: Callable[[], Served] = served_now, audit: Audit
         warning = await record(state, user, "rebuild", f"{started}: {why}")
         if started == "queued":
             return " A build is already running; another starts when it ends." + warning
+        if started == "failed":
+            return " The index could not be rebuilt: see below." + warning
         return " The index is being rebuilt: its progress shows below." + warning
 
     def done(user: StaffUser, message: str) -> RedirectResponse:

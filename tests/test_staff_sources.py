@@ -59,6 +59,7 @@ class Site:
 
         app.include_router(build_sources_router(served=lambda: Served(settings=settings, index=self.index),
                                                 audit=audit, builders=self.builders))
+        self.app = app
         self.client = TestClient(app, follow_redirects=False)
 
     def upload(self, name: str, data: bytes | str, save_as: str = "", replace: bool = False, csrf: str = CSRF):

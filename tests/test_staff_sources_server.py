@@ -84,3 +84,65 @@ def test_an_uploaded_page_is_built_in_the_background_and_the_chat_answers_from_i
     assert health["documents"] == 6
     assert [(u, a) for u, a, _ in site.audit] == [("ada", "upload"), ("ada", "rebuild")]
     assert "Traceback" not in log
+
+
+def test_in_a_real_browser_an_adviser_watches_the_build_and_a_hostile_page_stays_inert(settings, built, tmp_path):
+    """The forms, the multipart upload and the self-refreshing build box in Chromium, with no script and
+    no CSP (escaping alone must hold): a page full of markup uploads, builds, and nothing of it runs."""
+    import threading
+
+    import uvicorn
+    from test_staff_sources import HOSTILE
+    from test_web_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    site = Site(settings)
+    port = load_test_module().free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    page_file = tmp_path / "hostile-page.md"
+    page_file.write_text(HOSTILE, encoding="utf-8")
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base + "/") else r.abort())
+            page.goto(f"{base}/staff/sources")
+            page.set_input_files('input[name="page"]', str(page_file))
+            page.click("text=Upload and rebuild")
+            page.wait_for_url(f"{base}/staff/sources")
+            assert "Added hostile-page.md" in page.inner_text(".flash")
+            # No script on the page: the meta refresh alone brings the finished build into view.
+            page.wait_for_selector('#build strong:text-is("Built")', timeout=60_000)
+            assert "Indexed 5 documents" in page.inner_text("#build")
+            site.index = load_index_now(site)
+            page.goto(f"{base}/staff/sources")
+            row = page.inner_text("tr:has-text('hostile-page.md')")
+            assert "<img src=x onerror=alert(1)>" in row and "<b>bold</b> worker" in row
+            page.click("text=hostile-page.md")
+            text = page.inner_text("main")
+            assert "<svg onload=alert(2)>" in text and "<script>alert('t')</script>" in text
+            counts = page.evaluate("['script','img','svg','iframe','b'].map(t => document.querySelectorAll("
+                                   "'main ' + t).length)")
+            links = page.evaluate("[...document.querySelectorAll('a')].map(a => a.href)")
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert dialogs == [] and counts == [0, 0, 0, 0, 0]
+    assert not any(link.startswith("javascript:") for link in links)
+
+
+def load_index_now(site: Site):
+    from assistant.index import load_index
+
+    return load_index(site.settings, site.embedder_name)

@@ -7,7 +7,7 @@ what the chat answers from now and what the next build will change.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -127,7 +127,3 @@ def table(rows: list[SourceRow]) -> str:
 def built_at(manifest) -> str:
     when = manifest.build_time.astimezone(timezone.utc)
     return f"{when:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)

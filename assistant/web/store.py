@@ -17,7 +17,7 @@ from ..settings import Settings
 from .schema import ensure_schema, unanswered
 from .settings import WebSettings
 
-Channel = Literal["chat", "api"]
+Channel = Literal["chat", "api", "cli"]
 
 
 class UnansweredQuestion(BaseModel):
@@ -99,6 +99,24 @@ async def _newest(web: WebSettings, limit: int) -> list[UnansweredQuestion]:
         return await UnansweredStore(engine).newest(limit)
     finally:
         await engine.dispose()
+
+
+async def _record_all(web: WebSettings, rows: list[tuple[str, str | None]], channel: Channel) -> None:
+    engine = make_engine(web)
+    try:
+        await ensure_schema(engine)
+        store = UnansweredStore(engine)
+        for question, reason in rows:
+            await store.record(question, reason, channel)
+    finally:
+        await engine.dispose()
+
+
+def record_unanswered(web: WebSettings, rows: list[tuple[str, str | None]], channel: Channel = "cli") -> None:
+    """Record (question, reason) pairs the assistant declined outside the server (`careers-assistant ask`),
+    in the same table and database as the chat's, so `unanswered` lists every abstention."""
+    if rows:
+        asyncio.run(_record_all(web, rows, channel))
 
 
 def _printable(text: str) -> str:

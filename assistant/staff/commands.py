@@ -54,10 +54,10 @@ async def _run(web: WebSettings, action: str, name: str | None, password: str | 
         await engine.dispose()
 
 
-def staff_command(web: WebSettings, action: str, name: str | None, stdin: TextIO = sys.stdin) -> int:
+def staff_command(web: WebSettings, action: str, name: str | None, stdin: TextIO | None = None) -> int:
     if name is not None:
         check_name(name)  # before asking for a password that would then be wasted
-    password = read_password(stdin) if action == "add" else None
+    password = read_password(stdin or sys.stdin) if action == "add" else None
     lines = asyncio.run(_run(web, action, name, password))
     stream = sys.stderr if lines and lines[0].startswith("No staff") else sys.stdout
     for line in lines:

@@ -346,3 +346,19 @@ def test_the_chat_and_api_are_untouched(site):
     r = client.get("/")
     assert r.json() == {"chat": ""} and "set-cookie" not in r.headers
     assert client.get("/staffroom").json() == {"chat": "staffroom"}
+
+
+def test_staff_pages_send_their_origin_with_forms_and_nothing_else_changes():
+    """Under no-referrer Chromium posts a form with `Origin: null`, which origins.py refuses."""
+    from assistant.web.headers import PATH_OVERRIDES, SecurityHeaders
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    served = SecurityHeaders(app, {"Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}, PATH_OVERRIDES)
+    with TestClient(served) as client:
+        for path, policy in (("/staff", "same-origin"), ("/staff/login", "same-origin"), ("/", "no-referrer"),
+                             ("/staffroom", "no-referrer"), ("/api/ask", "no-referrer")):
+            r = client.get(path)
+            assert r.headers["referrer-policy"] == policy and r.headers["x-frame-options"] == "DENY", path

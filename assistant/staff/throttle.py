@@ -5,11 +5,12 @@ wrong one locks the key for twice as long as the one before (1 s, 2 s, 4 s, ... 
 while a key is locked its sign-in is refused without even checking the password. A key's count is
 forgotten `forget` seconds after its last wrong password, and a right password clears the account's
 and the client's counts. With the defaults (5 free per account, doubling to a 15 min cap, forgotten
-after a day) a guesser gets 5 + 10 guesses in the first 17 minutes and then 4 an hour per account,
-whatever addresses it uses (benchmarks/staff_throttle.py measures this). The per-account lock is what
-stops a distributed guesser; the price is that a guesser can keep one account's owner waiting up to
-`cap` between tries, which is the usual trade. The client limit is looser, since one office's
-staff can share an address.
+after a day) a guesser trying the moment it may gets 15 guesses in the first quarter hour, 18 in an
+hour and 110 in a day against one account, whatever addresses it uses; one address spread over 50
+accounts gets 33 in an hour (measured: benchmarks/bench_staff_signin.py, results/staff_signin.md).
+The per-account lock is what stops a distributed guesser; the price is that a guesser can keep one
+account's owner waiting up to `cap` between tries, which is the usual trade. The client limit is
+looser, since one office's staff can share an address.
 
 In memory, per server process: a restart forgets the counts (the cap and Argon2's cost still bound
 the rate), and at most `max_keys` keys are kept, the stalest dropped first, so flooding it with

@@ -357,8 +357,8 @@ def test_staff_pages_send_their_origin_with_forms_and_nothing_else_changes():
         await send({"type": "http.response.body", "body": b""})
 
     served = SecurityHeaders(app, {"Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}, PATH_OVERRIDES)
-    with TestClient(served) as client:
-        for path, policy in (("/staff", "same-origin"), ("/staff/login", "same-origin"), ("/", "no-referrer"),
-                             ("/staffroom", "no-referrer"), ("/api/ask", "no-referrer")):
-            r = client.get(path)
-            assert r.headers["referrer-policy"] == policy and r.headers["x-frame-options"] == "DENY", path
+    client = TestClient(served)  # not as a context manager: this bare app has no lifespan
+    for path, policy in (("/staff", "same-origin"), ("/staff/login", "same-origin"), ("/", "no-referrer"),
+                         ("/staffroom", "no-referrer"), ("/api/ask", "no-referrer")):
+        r = client.get(path)
+        assert r.headers["referrer-policy"] == policy and r.headers["x-frame-options"] == "DENY", path

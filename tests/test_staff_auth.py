@@ -362,3 +362,23 @@ def test_staff_pages_send_their_origin_with_forms_and_nothing_else_changes():
                          ("/staffroom", "no-referrer"), ("/api/ask", "no-referrer")):
         r = client.get(path)
         assert r.headers["referrer-policy"] == policy and r.headers["x-frame-options"] == "DENY", path
+
+
+def test_audit_records_who_did_what_newest_first(tmp_path):
+    from assistant.staff.audit import MAX_DETAIL, audit, recent
+
+    async def scenario():
+        engine = make_engine(web_for(tmp_path))
+        try:
+            await ensure_schema(engine)
+            await audit(engine, "jo", "upload", "nurse.md")
+            await audit(engine, "ann", "rebuild", "x" * 5000)
+            return await recent(engine, 10), await recent(engine, 1)
+        finally:
+            await engine.dispose()
+
+    both, newest = run(scenario())
+    assert [(e.user, e.action) for e in both] == [("ann", "rebuild"), ("jo", "upload")]
+    assert len(both[0].detail) == MAX_DETAIL and both[1].detail == "nurse.md"
+    assert both[0].at >= both[1].at and both[0].at.tzinfo is not None
+    assert [e.action for e in newest] == ["rebuild"]

@@ -110,15 +110,12 @@ class Accounts:
 
         An unknown name costs the same hash as a known one, so the time taken does not tell which
         names exist; so does an over-long password (refused after hashing, not before)."""
+        if self._dummy is None:  # made before the first look-up, so not only unknown names pay for it
+            self._dummy = await asyncio.to_thread(self.hasher.hash, "not any staff member's password")
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(staff_users.c.password_hash)
                                       .where(staff_users.c.name == name))).first()
-        if row is None:
-            if self._dummy is None:
-                self._dummy = await asyncio.to_thread(self.hasher.hash, "not any staff member's password")
-            stored = self._dummy
-        else:
-            stored = row[0]
+        stored = self._dummy if row is None else row[0]
         try:
             ok = await asyncio.to_thread(self.hasher.verify, stored, password[:MAX_PASSWORD])
         except (VerificationError, InvalidHashError):

@@ -382,3 +382,20 @@ def test_audit_records_who_did_what_newest_first(tmp_path):
     assert len(both[0].detail) == MAX_DETAIL and both[1].detail == "nurse.md"
     assert both[0].at >= both[1].at and both[0].at.tzinfo is not None
     assert [e.action for e in newest] == ["rebuild"]
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (b"name=%FF%FE&password=%00%00&csrf=%FF", "application/x-www-form-urlencoded"),
+    (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
+    (b'{"name": "jo", "password": "x"}', "application/json"),
+    (b"--b\r\nContent-Disposition: form-data; name=\"name\"; filename=\"a.txt\"\r\n\r\njo\r\n--b--\r\n",
+     "multipart/form-data; boundary=b"),
+    (b"name=jo&name=ann&password=" + b"p" * 100_000, "application/x-www-form-urlencoded"),
+    (b"", "text/plain"),
+])
+def test_hostile_sign_in_posts_get_a_clear_refusal_never_a_traceback(site, body, content_type):
+    client, _ = site
+    client.get("/staff/login")
+    r = client.post("/staff/login", content=body, headers={"Content-Type": content_type})
+    assert 400 <= r.status_code < 500 and "Traceback" not in r.text
+    assert client.get("/staff/probe").status_code == 303  # and nobody got in

@@ -399,3 +399,12 @@ def test_hostile_sign_in_posts_get_a_clear_refusal_never_a_traceback(site, body,
     r = client.post("/staff/login", content=body, headers={"Content-Type": content_type})
     assert 400 <= r.status_code < 500 and "Traceback" not in r.text
     assert client.get("/staff/probe").status_code == 303  # and nobody got in
+
+
+def test_an_unusable_database_gets_a_503_that_says_what_to_check(tmp_path):
+    (tmp_path / "not-a-folder").write_text("x")
+    web = WebSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'not-a-folder' / 'assistant.db'}")
+    with TestClient(make_app(web), follow_redirects=False) as client:
+        r = client.get("/staff/login")
+        assert r.status_code == 503 and "CAREERS_DATABASE_URL" in r.text
+        assert client.get("/").json() == {"chat": ""}  # the chat does not depend on the staff tables

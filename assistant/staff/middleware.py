@@ -28,8 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class StaffAuth:
-    """What sign-in needs, made once per server. The engine and the secret are made on first use, on
-    the server's own event loop (an async engine's connections belong to the loop that made them)."""
+    """What sign-in needs, made once per server; the engine and the secret on first use."""
 
     def __init__(self, web: WebSettings, hasher=None, throttle: Throttle | None = None) -> None:
         self.web = web
@@ -42,7 +41,9 @@ class StaffAuth:
         if self._engine is None:
             from ..web.store import make_engine
 
-            self._engine = make_engine(self.web)
+            # Unpooled: staff requests are few, and a pooled connection would belong to the event loop
+            # that opened it (the server has one; tests and benchmarks start several).
+            self._engine = make_engine(self.web, pooled=False)
         return self._engine
 
     @property

@@ -120,3 +120,13 @@ def test_cli_adds_lists_and_removes_accounts(tmp_path, monkeypatch, capsys):
     assert "No staff accounts yet" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # no way to give the password as an argument
         main(["staff", "add", "jo", PASSWORD])
+
+
+def test_cli_says_when_the_database_cannot_be_used(tmp_path, monkeypatch, capsys):
+    from assistant.cli import main
+
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.setenv("CAREERS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'a-file' / 'assistant.db'}")
+    assert main(["staff", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be made" in err and "CAREERS_DATABASE_URL" in err and "Traceback" not in err

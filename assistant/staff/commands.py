@@ -35,7 +35,11 @@ async def _run(web: WebSettings, action: str, name: str | None, password: str | 
     from ..web.schema import ensure_schema
     from ..web.store import make_engine
 
-    engine = make_engine(web)
+    try:
+        engine = make_engine(web)
+    except OSError as err:  # the SQLite file's folder cannot be made
+        raise AccountError(f"The database folder {err.filename} cannot be made ({err.strerror}): check "
+                           "CAREERS_DATABASE_URL, and use the same one as `careers-assistant serve`.") from None
     try:
         await ensure_schema(engine)
         accounts = Accounts(engine)

@@ -303,3 +303,12 @@ def test_an_unusable_database_gets_a_503_that_says_what_to_check(tmp_path):
         r = client.get("/staff/login")
         assert r.status_code == 503 and "CAREERS_DATABASE_URL" in r.text
         assert client.get("/").json() == {"chat": ""}  # the chat does not depend on the staff tables
+
+
+def test_a_refused_sign_in_logs_a_real_accounts_name_but_never_what_else_was_typed(site, caplog):
+    client, _ = site
+    with caplog.at_level("WARNING", logger="assistant.staff.auth"):
+        sign_in(client, name="jo", password="not the password")
+        sign_in(client, name=PASSWORD, password="x")  # a password typed into the name box
+    assert [r.getMessage() for r in caplog.records] == ["Staff sign-in refused for 'jo' from testclient",
+                                                        "Staff sign-in refused for an unknown name from testclient"]

@@ -100,7 +100,9 @@ def build_auth_router() -> APIRouter:
                                       f"try again in {wait} s.")
         if not name or not password or not await auth.accounts.verify(name, password):
             auth.throttle.failed(name, client)
-            log.warning("Staff sign-in refused for %r from %s", name[:64], client)
+            # Only a real account's name is logged: what was typed may be a password in the wrong box.
+            shown = repr(name) if name and await auth.accounts.exists(name) else "an unknown name"
+            log.warning("Staff sign-in refused for %s from %s", shown, client)
             return _form_page(request, target, name=name, message=WRONG, status_code=401)
         auth.throttle.succeeded(name, client)
         session_id, expires = await auth.sessions.open(name)

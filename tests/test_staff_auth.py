@@ -312,3 +312,22 @@ def test_a_refused_sign_in_logs_a_real_accounts_name_but_never_what_else_was_typ
         sign_in(client, name=PASSWORD, password="x")  # a password typed into the name box
     assert [r.getMessage() for r in caplog.records] == ["Staff sign-in refused for 'jo' from testclient",
                                                         "Staff sign-in refused for an unknown name from testclient"]
+
+
+def test_guesses_sent_in_parallel_are_throttled_too(tmp_path):
+    import asyncio
+
+    import httpx
+
+    web = web_for(tmp_path)
+    run(_with_accounts(web, lambda a: a.add("jo", PASSWORD)))
+    app = make_app(web, Throttle(ThrottleRule(free=3, base=60), ThrottleRule(free=1000)))
+
+    async def attack() -> list[int]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            csrf = csrf_of((await c.get("/staff/login")).text)
+            replies = await asyncio.gather(*(c.post("/staff/login", data={"name": "jo", "password": f"guess {i:04}",
+                                                                          "csrf": csrf}) for i in range(30)))
+            return sorted(r.status_code for r in replies)
+
+    assert run(attack()) == [401] * 4 + [429] * 26  # 3 free, the 4th starts the lock: no more were checked

@@ -98,8 +98,10 @@ def build_auth_router() -> APIRouter:
             return _form_page(request, target, name=name, status_code=429, headers={"Retry-After": str(wait)},
                               message=f"Too many wrong passwords for this account or from this address: "
                                       f"try again in {wait} s.")
+        # Counted as wrong before it is checked (no await in between), so requests sent in parallel
+        # cannot all pass the check above; a right password clears the count again.
+        auth.throttle.failed(name, client)
         if not name or not password or not await auth.accounts.verify(name, password):
-            auth.throttle.failed(name, client)
             # Only a real account's name is logged: what was typed may be a password in the wrong box.
             shown = repr(name) if name and await auth.accounts.exists(name) else "an unknown name"
             log.warning("Staff sign-in refused for %s from %s", shown, client)

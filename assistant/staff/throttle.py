@@ -4,7 +4,8 @@ Each key (an account name, a client address) may get `free` wrong passwords; aft
 wrong one locks the key for twice as long as the one before (1 s, 2 s, 4 s, ... up to `cap`), and
 while a key is locked its sign-in is refused without even checking the password. A key's count is
 forgotten `forget` seconds after its last wrong password, and a right password clears the account's
-and the client's counts. With the defaults (5 free per account, doubling to a 15 min cap, forgotten
+and the client's counts. auth.py counts each try as wrong before checking it (and clears it if it was
+right), so requests sent in parallel cannot all slip past the lock. With the defaults (5 free per account, doubling to a 15 min cap, forgotten
 after a day) a guesser trying the moment it may gets 15 guesses in the first quarter hour, 18 in an
 hour and 110 in a day against one account, whatever addresses it uses; one address spread over 50
 accounts gets 33 in an hour (measured: benchmarks/bench_staff_signin.py, results/staff_signin.md).

@@ -130,3 +130,54 @@ def test_cli_says_when_the_database_cannot_be_used(tmp_path, monkeypatch, capsys
     assert main(["staff", "list"]) == 2
     err = capsys.readouterr().err
     assert "cannot be made" in err and "CAREERS_DATABASE_URL" in err and "Traceback" not in err
+
+
+def _in_a_terminal(args: list[str], lines: list[str], env: dict) -> tuple[int, str]:
+    """Run the CLI with a real pseudo-terminal as its controlling terminal, typing `lines` at its prompts."""
+    import os
+    import pty
+    import sys
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its terminal is the pty
+        os.execve(sys.executable, [sys.executable, "-m", "assistant", *args], env)
+    import select
+
+    out, since, pending, deadline = b"", b"", list(lines), time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not select.select([fd], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # the child has exited and closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+        since += chunk
+        # Only at a new prompt: getpass discards what was typed ahead (TCSAFLUSH) when it restores echo.
+        if pending and since.rstrip().endswith(b":"):
+            os.write(fd, pending.pop(0).encode() + b"\n")
+            since = b""
+    os.close(fd)
+    for _ in range(100):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    raise AssertionError(f"the command did not finish; it wrote {out!r}")
+
+
+def test_at_a_real_terminal_the_password_is_typed_twice_unechoed(tmp_path):
+    import os
+
+    env = {**os.environ, "CAREERS_DATABASE_URL": web_for(tmp_path).database_url,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    code, out = _in_a_terminal(["staff", "add", "jo"], [PASSWORD, PASSWORD], env)
+    assert code == 0 and "New password:" in out and "Type it again:" in out and "Added staff account 'jo'" in out
+    assert PASSWORD not in out  # not echoed
+    code, out = _in_a_terminal(["staff", "add", "ann"], [PASSWORD, PASSWORD + "!"], env)
+    assert code == 2 and "The two passwords differ" in out

@@ -14,7 +14,7 @@ from .errors import AssistantError
 from .settings import Settings, describe_invalid
 
 # Commands that read the web settings (database, rate limits, reload): validated before they start.
-WEB_COMMANDS = frozenset({"serve", "unanswered", "purge"})
+WEB_COMMANDS = frozenset({"serve", "unanswered", "purge", "staff"})
 # Settings fields a command-line flag can set: a bad one is reported by its flag, not its variable.
 _FLAGS = {"corpus_dir": "--corpus", "index_dir": "--index", "fusion": "--fusion", "dense_weight": "--dense-weight"}
 
@@ -133,6 +133,12 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
     return print_purge(settings, older_than_days=args.older_than, dry_run=args.dry_run, web=args.web)
 
 
+def _staff(settings: Settings, args: argparse.Namespace) -> int:
+    from .staff.commands import staff_command
+
+    return staff_command(args.web, args.staff_command, getattr(args, "name", None))
+
+
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -245,6 +251,13 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--older-than", type=float, metavar="DAYS",
                    help="age in days (default 90, or $CAREERS_RETENTION_DAYS)")
     r.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
+    st = sub.add_parser("staff", help="staff accounts of the /staff console (add, remove, list)")
+    st_sub = st.add_subparsers(dest="staff_command", required=True)
+    st_add = st_sub.add_parser("add", help="add an account; the password is asked twice (or read from a "
+                                          "pipe), never taken from the command line")
+    st_add.add_argument("name", help="the name to sign in with, e.g. jo.bloggs")
+    st_sub.add_parser("remove", help="remove an account and end its sessions").add_argument("name")
+    st_sub.add_parser("list", help="list the accounts")
     e = sub.add_parser("eval", help="run the eval set; exit 1 when a metric misses its threshold")
     c = sub.add_parser("calibrate", help="sweep the abstention threshold over the dev split")
     for s in (e, c):
@@ -264,7 +277,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"import": _import, "build": _build, "ask": _ask, "serve": _serve, "unanswered": _unanswered,
-            "eval": _eval, "calibrate": _eval, "faq-check": _faq_check, "purge": _purge}
+            "eval": _eval, "calibrate": _eval, "faq-check": _faq_check, "purge": _purge,
+            "staff": _staff}
 
 
 def main(argv: list[str] | None = None) -> int:

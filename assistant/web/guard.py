@@ -7,7 +7,8 @@ checks that the caller's HttpOnly cookie owns the session (sessions.py), then ca
 handler, so the behaviour stays Chainlit's. Features this server turns off (login, thread history,
 file upload, MCP) are refused outright rather than left to Chainlit's flags. `install` also refuses
 any route it does not know (a Chainlit upgrade or a Slack/Teams env variable can add some), and
-tests/test_web_security.py fails if a route is unclassified. Pinned to chainlit 2.12.x.
+tests/test_web_security.py fails if a route is unclassified. Pinned to chainlit 2.12.x. Routes under
+/staff are the staff console's, behind its own sign-in (assistant/staff/middleware.py).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures below at run time, and
@@ -52,6 +53,13 @@ REFUSED: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/project/file"), ("POST", "/mcp"), ("DELETE", "/mcp"),
 })
 MOUNTS = frozenset({"/ws/socket.io"})  # socket.io: its events are classified in socketguard.py
+# The staff console (assistant/staff/): every route under it needs a staff session, except the sign-in
+# page; tests/test_staff_routes.py requests each one without a session and expects a refusal.
+STAFF_PREFIX = "/staff"
+
+
+def is_staff_route(path: str) -> bool:
+    return path == STAFF_PREFIX or path.startswith(STAFF_PREFIX + "/")
 
 NOT_YOURS = "This chat session does not belong to this browser. Reload the page to start a new one."
 TURNED_OFF = "This feature is turned off on this server."
@@ -78,7 +86,7 @@ def iter_routes(routes, prefix: str = "") -> Iterator[tuple[str, str, object]]:
 def unclassified(app: FastAPI) -> list[tuple[str, str]]:
     known = PUBLIC | GUARDED | REFUSED
     return sorted({(m, p) for m, p, _ in iter_routes(app.router.routes)
-                   if (m, p) not in known and not (m == "MOUNT" and p in MOUNTS)})
+                   if (m, p) not in known and not (m == "MOUNT" and p in MOUNTS) and not is_staff_route(p)})
 
 
 def _refusal(status: int = 404, detail: str = TURNED_OFF) -> JSONResponse:

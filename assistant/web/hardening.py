@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from .headers import SecurityHeaders, content_security_policy, inline_script_hashes, security_headers
+from .headers import PATH_OVERRIDES, SecurityHeaders, content_security_policy, inline_script_hashes, security_headers
 from .limits import BodyLimit, RequestLimits
 from .replies import install_error_replies
 from .sockets import QuietSocketErrors, limit_socketio, quiet_chainlit_errors
@@ -24,4 +24,4 @@ def harden(app: FastAPI, sio, limits: RequestLimits, socket_path: str, page_html
     csp = content_security_policy(inline_script_hashes(page_html))
     served: ASGIApp = BodyLimit(app, limits.max_body_bytes)
     served = QuietSocketErrors(served, socket_path)
-    return SecurityHeaders(served, security_headers(csp))
+    return SecurityHeaders(served, security_headers(csp), PATH_OVERRIDES)

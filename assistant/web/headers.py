@@ -55,21 +55,34 @@ def security_headers(csp: str) -> dict[str, str]:
     }
 
 
-class SecurityHeaders:
-    """ASGI middleware: `headers` set on every HTTP response, replacing any the app set."""
+# The staff console's pages post HTML forms. Under Referrer-Policy: no-referrer a browser sends
+# `Origin: null` with a form post (Fetch standard, "serializing a request origin"), which the Origin
+# check (origins.py) rightly refuses; same-origin sends the real origin to this server and still
+# nothing to any other site.
+PATH_OVERRIDES: dict[str, dict[str, str]] = {"/staff": {"Referrer-Policy": "same-origin"}}
 
-    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
+
+class SecurityHeaders:
+    """ASGI middleware: `headers` set on every HTTP response, replacing any the app set; under a path
+    prefix of `overrides`, its headers replace those."""
+
+    def __init__(self, app: ASGIApp, headers: dict[str, str],
+                 overrides: dict[str, dict[str, str]] | None = None) -> None:
         self.app = app
         self.headers = headers
+        self.overrides = {prefix: {**headers, **extra} for prefix, extra in (overrides or {}).items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        chosen = next((h for prefix, h in self.overrides.items()
+                       if path == prefix or path.startswith(prefix + "/")), self.headers)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
+                for name, value in chosen.items():
                     headers[name] = value
             await send(message)
 

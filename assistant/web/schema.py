@@ -1,5 +1,5 @@
 """The database tables: the five Chainlit's SQLAlchemy data layer writes, plus our `unanswered` and
-`spool_replayed`.
+`spool_replayed`, and the staff console's `staff_*` tables.
 
 Chainlit ships no schema for its SQLAlchemyDataLayer: it builds INSERTs from whatever keys a step,
 element or feedback dict has (chainlit/data/sql_alchemy.py, step.py, message.py, element.py, types.py),
@@ -118,6 +118,45 @@ spool_replayed = Table(
     "spool_replayed", metadata,
     Column("key", Text, primary_key=True),
     Column("replayed_at", Text, nullable=False),
+)
+
+
+# Careers staff (assistant/staff/): accounts made by `careers-assistant staff add`, their signed-in
+# sessions, what they did, and the key that signs their cookies. No foreign keys here either: a
+# removed account's sessions are deleted with it (accounts.remove_account), its audit rows are kept.
+staff_users = Table(
+    "staff_users", metadata,
+    Column("name", Text, primary_key=True),  # unique by being the key
+    Column("password_hash", Text, nullable=False),  # Argon2id, parameters inside the string
+    Column("created_at", Text, nullable=False),
+)
+
+# One row per signed-in browser: the SHA-256 of the session id in its cookie (the database never
+# holds a usable cookie), so signing out or removing the account ends the session at once.
+staff_sessions = Table(
+    "staff_sessions", metadata,
+    Column("id_hash", Text, primary_key=True),
+    Column("user", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("expires_at", Text, nullable=False),  # ISO 8601 UTC
+)
+
+staff_audit = Table(
+    "staff_audit", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Text, nullable=False),  # ISO 8601 UTC
+    Column("user", Text, nullable=False),
+    Column("action", Text, nullable=False),  # e.g. "upload", "delete", "rebuild", "mark handled"
+    Column("detail", Text, nullable=False),
+)
+
+# Secrets the server generates once and keeps with the data it protects, so sessions survive a
+# restart and no secret is in the code, the environment or the repository.
+staff_secrets = Table(
+    "staff_secrets", metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
 )
 
 

@@ -82,6 +82,10 @@ def wire(app, sio, web: WebSettings, limits=None) -> None:
     mount_first(app, build_router(lambda: current().service, lambda: current().limiter, web.trust_forwarded_for,
                                   limits=limits))
     mount_first(app, chat.ui_routes())
+    # The staff console under /staff: its own sign-in; the chat and the API above need none.
+    from ..staff.middleware import install_staff
+
+    install_staff(app, web)
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: WebSettings | None = None) -> int:

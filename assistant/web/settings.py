@@ -80,6 +80,10 @@ class WebSettings(BaseModel):
     # `careers-assistant purge` deletes records older than this unless told otherwise.
     retention_days: int = env("CAREERS_RETENTION_DAYS", 90, "a whole number of days, 1 or more", ge=1)
 
+    # How long a staff sign-in lasts (assistant/staff/auth.py); after it, the next page asks again.
+    staff_session_hours: float = env("CAREERS_STAFF_SESSION_HOURS", 8.0,
+                                     "a number of hours above 0 (e.g. 8 for a working day)", gt=0, le=24 * 30)
+
     @field_validator("database_url")
     @classmethod
     def _usable_url(cls, url: str) -> str:

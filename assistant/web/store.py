@@ -52,11 +52,17 @@ def tune_sqlite(engine: AsyncEngine | Engine) -> AsyncEngine | Engine:
     return engine
 
 
-def make_engine(web: WebSettings) -> AsyncEngine:
+def make_engine(web: WebSettings, pooled: bool = True) -> AsyncEngine:
+    """`pooled=False`: every use opens and closes its own connection (light traffic, and no connection
+    outlives the event loop that opened it)."""
     path = web.sqlite_path()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)  # SQLite makes the file, not its folder
-    return tune_sqlite(create_async_engine(web.database_url))
+    if pooled:
+        return tune_sqlite(create_async_engine(web.database_url))
+    from sqlalchemy.pool import NullPool
+
+    return tune_sqlite(create_async_engine(web.database_url, poolclass=NullPool))
 
 
 _INSERT = ("INSERT INTO unanswered (question, asked_at, reason, channel) "

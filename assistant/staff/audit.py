@@ -1,0 +1,42 @@
+"""Who did what, when: every staff action that changes something is recorded here.
+
+Each part of the console calls `await audit(engine, user.name, "upload", "nhs-nurse.md")` after the
+action succeeded (sign-in and sign-out are recorded by auth.py). Rows are never updated; `purge`
+leaves them alone (they are about staff, not about the people who asked questions).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pydantic import BaseModel
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..web.schema import staff_audit
+
+MAX_DETAIL = 500  # characters: a file name, a group's question; never a whole page
+
+
+class AuditEntry(BaseModel):
+    at: datetime
+    user: str
+    action: str
+    detail: str
+
+
+async def audit(engine: AsyncEngine, user: str, action: str, detail: str) -> None:
+    detail = detail if len(detail) <= MAX_DETAIL else detail[:MAX_DETAIL - 1] + "…"
+    async with engine.begin() as conn:
+        await conn.execute(insert(staff_audit).values(
+            at=datetime.now(timezone.utc).isoformat(timespec="microseconds"), user=user, action=action[:100],
+            detail=detail))
+
+
+async def recent(engine: AsyncEngine, limit: int = 50) -> list[AuditEntry]:
+    """Newest first."""
+    query = (select(staff_audit.c.at, staff_audit.c.user, staff_audit.c.action, staff_audit.c.detail)
+             .order_by(staff_audit.c.at.desc(), staff_audit.c.id.desc()).limit(max(limit, 0)))
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [AuditEntry.model_validate(dict(r)) for r in rows]

@@ -201,8 +201,8 @@ def parser() -> argparse.ArgumentParser:
     u = sub.add_parser("unanswered", help="list questions the assistant could not answer")
     u.add_argument("--limit", type=int, default=100)
     u.add_argument("--json", action="store_true")
-    r = sub.add_parser("purge", help="delete stored conversations, feedback and unanswered questions older "
-                                     "than N days")
+    r = sub.add_parser("purge", help="delete stored conversations, feedback, unanswered questions and "
+                                     "question outcomes older than N days")
     r.add_argument("--older-than", type=float, metavar="DAYS",
                    help="age in days (default 90, or $CAREERS_RETENTION_DAYS)")
     r.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")

@@ -11,8 +11,9 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from collections.abc import Sequence
+from typing import TypeVar
 
 from ..models import Answer, Turn
 from ..pipeline import Assistant, Conversation
@@ -23,6 +24,7 @@ from .store import AskedQuestion, Channel, UnansweredStore
 log = logging.getLogger(__name__)
 
 HistoryItem = str | Turn
+T = TypeVar("T")
 
 
 class AnswerService:
@@ -74,14 +76,18 @@ class AnswerService:
         await self._record(answer, question, channel)
         return answer
 
-    async def encode(self, texts: list[str]):
-        """Unit vectors of `texts` from the loaded model (staff pages group similar questions with it),
-        in a worker thread and under the same lock as answers: the model is not shared between threads."""
-        def run():
+    async def exclusive(self, work: Callable[[Assistant], T]) -> T:
+        """Run `work` on the current Assistant in a worker thread, under the same lock as answers (the
+        core is not shared between threads): the staff pages' FAQ check and question grouping."""
+        def run() -> T:
             with self._lock:
-                return self.assistant.embedder.encode(texts)
+                return work(self.assistant)
 
         return await asyncio.to_thread(run)
+
+    async def encode(self, texts: list[str]):
+        """Unit vectors of `texts` from the loaded model (staff pages group similar questions with it)."""
+        return await self.exclusive(lambda assistant: assistant.embedder.encode(texts))
 
     def _log(self, answer: Answer, question: str, channel: Channel, seconds: float) -> None:
         outcome = "refused" if answer.error else "abstained" if answer.abstained else "answered"

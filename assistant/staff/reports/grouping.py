@@ -36,7 +36,9 @@ def group_rows(rows: list[UnansweredRow], vectors: dict[str, np.ndarray], thresh
     by_key: dict[str, list[UnansweredRow]] = {}
     for row in rows:
         by_key.setdefault(normalise(row.question), []).append(row)
-    keys = sorted(by_key, key=lambda k: (-len(by_key[k]), -max(_order(r) for r in by_key[k]), k))
+    # Most asked first; among equals the most recently asked (stable sorts, the last one decides first).
+    keys = sorted(sorted(sorted(by_key), key=lambda k: max(_order(r) for r in by_key[k]), reverse=True),
+                  key=lambda k: -len(by_key[k]))
     leaders: list[np.ndarray] = []
     members: list[list[str]] = []
     for key in keys:

@@ -64,7 +64,8 @@ async def counts_per_day(engine: AsyncEngine, first_day: str) -> list[DayCount]:
 
 
 async def top_questions(engine: AsyncEngine, first_day: str, limit: int) -> list[TopQuestion]:
-    """The questions asked most often, the same words in any case counting as one."""
+    """The questions asked most often, the same words in any case counting as one (shown as its first
+    wording in sort order: the same on every database)."""
     key = func.lower(func.trim(questions.c.question))
     answered = func.sum(case((questions.c.outcome == "answer", 1), else_=0))
     query = (select(func.min(questions.c.question).label("q"), func.count().label("n"), answered.label("a"))

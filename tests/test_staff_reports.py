@@ -1,0 +1,269 @@
+"""The staff report pages (/staff, unanswered, feedback, coverage, FAQ check) on a real SQLite file and a
+real Assistant over a tiny two-occupation corpus (hash embedder), through FastAPI's TestClient.
+
+A stand-in for the session middleware (auth) sets request.state.staff_user and csrf_token, as the
+contract in assistant/staff/base.py says the real one does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import sqlite3
+import sys
+import types
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from assistant.embedding import HashEmbedder
+from assistant.settings import Settings
+
+from conftest import write_corpus
+
+CORPUS = {
+    "a-pay.md": ("---\nid: porter-pay\ntitle: Hospital porter pay\npublisher: Test Careers\n"
+                 "url: https://example.org/porter\nlast_updated: 2019-03-01\noccupation: hospital porter\n---\n"
+                 "Hospital porters move patients and equipment around a hospital.\n\nPay\n\n"
+                 "Hospital porters earn a salary of £21,000 a year. They start on band 2.\n"),
+    "b-porter-hours.md": ("---\nid: porter-hours\ntitle: Porter shifts\npublisher: Other Careers\n"
+                          "last_updated: 2025-06-01\noccupation: hospital porter\n---\n"
+                          "Porters work 37.5 hours a week on shifts.\n"),
+    "c-gardener.md": ("---\nid: gardener\ntitle: Gardener\npublisher: Test Careers\noccupation: gardener\n---\n"
+                      "Gardeners look after parks and gardens.\n\nSkills\n\nYou need patience and good "
+                      "communication.\n"),
+}
+CSRF = "test-csrf-token"
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    from assistant.index import build_index
+    from assistant.pipeline import Assistant
+
+    root = tmp_path_factory.mktemp("reports")
+    settings = Settings(corpus_dir=write_corpus(root / "corpus", CORPUS), index_dir=root / "index", embedder="hash")
+    build_index(settings, HashEmbedder())
+    return Assistant(settings, embedder=HashEmbedder())
+
+
+class FakeSession:
+    """What auth's middleware promises: the signed-in user (header x-test-user; "-" for nobody) and CSRF."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            from assistant.staff.base import StaffUser
+
+            name = dict(scope["headers"]).get(b"x-test-user", b"ann").decode()
+            state = scope.setdefault("state", {})
+            state["staff_user"] = None if name == "-" else StaffUser(name=name)
+            state["csrf_token"] = CSRF
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def staff(tmp_path: Path, assistant, monkeypatch):
+    """(client, db path, audit calls): the reports router on an app with a real SQLite file."""
+    from fastapi import FastAPI
+    from fastapi.responses import RedirectResponse
+    from fastapi.testclient import TestClient
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from assistant.staff.base import SignInRequired, sign_in_url
+    from assistant.staff.reports import ReportSettings, build_reports_router
+    from assistant.web import state as web_state
+    from assistant.web.schema import ensure_schema
+    from assistant.web.service import AnswerService
+    from assistant.web.settings import WebSettings
+    from assistant.web.store import UnansweredStore
+    from assistant.web.welcome import welcome_for
+
+    web = WebSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/assistant.db")
+    # NullPool: no connection outlives the event loop that opened it (the test's, then TestClient's).
+    engine = create_async_engine(web.database_url, poolclass=NullPool)
+    asyncio.run(ensure_schema(engine))
+    service = AnswerService(assistant, UnansweredStore(engine))
+    monkeypatch.setattr(web_state, "_current", web_state.AppState(
+        settings=assistant.settings, web=web, service=service, welcome=welcome_for(assistant.index)))
+    calls: list[tuple] = []
+
+    async def audit(engine, user: str, action: str, detail: str) -> None:
+        calls.append((user, action, detail))
+
+    # The audit log is auth's module; here a recorder stands in for it, so the call itself is checked.
+    monkeypatch.setitem(sys.modules, "assistant.staff.audit", types.SimpleNamespace(audit=audit))
+    app = FastAPI()
+    app.add_middleware(FakeSession)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request, exc):
+        return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
+
+    app.include_router(build_reports_router(ReportSettings(page_size=1, faq_max_bytes=2_000, faq_max_rows=5)))
+    with TestClient(app) as client:
+        yield client, tmp_path / "assistant.db", calls
+
+
+def db(path: Path, sql: str, *args):
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def when(days_ago: int = 0, minute: int = 0) -> str:
+    moment = datetime.now(timezone.utc).replace(hour=12, minute=minute) - timedelta(days=days_ago)
+    return moment.isoformat(timespec="microseconds")
+
+
+def add_unanswered(path: Path, question: str, asked_at: str, reason="the pages don't say.", occupation=None,
+                   facet=None) -> None:
+    db(path, "insert into unanswered (question, asked_at, reason, channel, occupation, facet) values "
+             "(?, ?, ?, 'chat', ?, ?)", question, asked_at, reason, occupation, facet)
+
+
+XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+
+
+# --- sign-in and CSRF ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/staff", "/staff/unanswered", "/staff/unanswered.csv", "/staff/feedback",
+                                  "/staff/feedback.csv", "/staff/coverage", "/staff/coverage/quotes",
+                                  "/staff/faq", "/staff/faq/report/x"])
+def test_every_page_sends_a_visitor_without_a_session_to_sign_in(staff, path):
+    client, _, _ = staff
+    r = client.get(path, headers={"x-test-user": "-"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/staff/login?next={path}"
+
+
+def test_actions_need_a_session_and_this_sessions_csrf_token(staff):
+    client, path, calls = staff
+    add_unanswered(path, "Do gardeners work weekends?", when())
+    for headers, data, status in (({"x-test-user": "-"}, {"csrf": CSRF, "ids": "1"}, 401),
+                                  ({}, {"csrf": "stolen", "ids": "1"}, 403), ({}, {"ids": "1"}, 403)):
+        assert client.post("/staff/unanswered/handled", data=data, headers=headers,
+                           follow_redirects=False).status_code == status
+    assert client.post("/staff/faq", headers={"x-test-user": "-"}, files={"csv": ("a.csv", b"x")}).status_code == 401
+    assert db(path, "select handled_at from unanswered") == [(None,)] and calls == []
+
+
+# --- overview -----------------------------------------------------------------------------------------
+
+def add_question(path: Path, question: str, outcome: str, asked_at: str) -> None:
+    db(path, "insert into questions (asked_at, channel, outcome, question) values (?, 'chat', ?, ?)",
+       asked_at, outcome, question)
+
+
+def test_overview_counts_each_days_outcomes_and_the_top_questions(staff):
+    client, path, _ = staff
+    for n, outcome in enumerate(["answer", "answer", "answer", "abstain", "uncovered", "clarify", "error"]):
+        add_question(path, "What band do porters start on?" if n < 2 else f"question {n}", outcome, when(0, n))
+    add_question(path, "WHAT BAND do porters start on?", "answer", when(1))
+    add_question(path, "old question", "answer", when(40))  # before the 30 days: not counted
+    page = client.get("/staff").text
+    today = datetime.now(timezone.utc).date()
+    yesterday = today - timedelta(days=1)
+    # answered, declined, asked which occupation, refused
+    assert f"<tr><td>{today}</td><td>3</td><td>2</td><td>1</td><td>1</td></tr>" in page
+    assert f"<tr><td>{yesterday}</td><td>1</td><td>0</td><td>0</td><td>0</td></tr>" in page
+    assert "Last 30 days (UTC): 4 answered, 2 declined, 1 asked which occupation, 1 refused." in page
+    # The same words in any case are one question (shown as its first wording in sort order): asked 3
+    # times, answered each time.
+    assert "<tr><td>WHAT BAND do porters start on?</td><td>3</td><td>3 of 3</td></tr>" in page
+    assert "old question" not in page
+    assert page.count("<svg") == 2 and "<script" not in page and 'src="' not in page
+    assert "Decline rate over the last 7 days: <strong>29%</strong>" in page  # 2 of 7 (refused left out)
+
+
+def test_decline_trend_compares_the_last_days_with_the_ones_before():
+    from datetime import date
+
+    from assistant.staff.reports.overview import DayTable, _trend
+    from assistant.staff.reports.queries import DayCount
+
+    today = date(2026, 6, 30)
+    counts = [DayCount(day="2026-06-29", outcome="answer", count=3), DayCount(day="2026-06-29", outcome="abstain",
+                                                                              count=1),
+              DayCount(day="2026-06-20", outcome="answer", count=1), DayCount(day="2026-06-20", outcome="abstain",
+                                                                              count=1)]
+    table = DayTable(counts, 30, today)
+    assert table.days[0] == "2026-06-01" and table.days[-1] == "2026-06-30" and len(table.days) == 30
+    assert "<strong>25%</strong>, against 50% in the 7 days before: <span class=\"ok\">down 25 points" in \
+        _trend(table, 7)
+    assert "No questions in the last 7 days" in _trend(DayTable([], 30, today), 7)
+
+
+# --- unanswered ---------------------------------------------------------------------------------------
+
+def test_grouping_joins_questions_close_to_a_groups_leader():
+    import numpy as np
+
+    from assistant.staff.reports.grouping import group_rows, normalise
+    from assistant.staff.reports.queries import UnansweredRow
+
+    texts = {"pay a": [1, 0, 0], "pay b": [0.9, 0.436, 0], "dogs": [0, 0, 1], "pay c": [0.6, 0.8, 0]}
+    vectors = {k: np.array(v, dtype=np.float32) / np.linalg.norm(v) for k, v in texts.items()}
+    rows = [UnansweredRow(id=i, question=q, asked_at=f"2026-06-0{i}T10:00:00+00:00", occupation=o, facet="pay")
+            for i, (q, o) in enumerate([("Pay A?", "porter"), ("pay a", "porter"), ("pay b", None), ("dogs", None),
+                                        ("pay c", "porter")], start=1)]
+    groups = group_rows(rows, vectors, threshold=0.85)
+    # "pay a" (asked twice) leads; "pay b" is 0.9 from it, "pay c" only 0.6: a group of its own.
+    # Groups by size, then the most recently asked first.
+    assert [g.ids for g in groups] == [[1, 2, 3], [5], [4]]
+    first = groups[0]
+    assert first.count == 3 and first.questions == ["Pay A?", "pay b"]  # each wording as most often typed
+    assert (first.first_seen[:10], first.last_seen[:10]) == ("2026-06-01", "2026-06-03")
+    assert first.occupations == [("porter", 2), ("", 1)] and first.topics == [("pay", 3)]
+    assert normalise("  How MUCH   do porters earn?? ") == "how much do porters earn"
+
+
+def test_unanswered_page_groups_counts_and_shows_what_the_assistant_read(staff):
+    client, path, _ = staff
+    reason = "I have no pages about paramedics."
+    for n, q in enumerate(["How much does a paramedic earn?", "how much does a paramedic earn", "HOW MUCH DOES A "
+                           "PARAMEDIC EARN?!"]):
+        add_unanswered(path, q, when(3 - n), reason=reason, facet="pay")
+    add_unanswered(path, XSS, when(0), reason=None, occupation="gardener")
+    page = client.get("/staff/unanswered").text
+    assert "4 questions in 2 groups" in page
+    assert "<td>3</td>" in page and reason in page and "pay" in page and "gardener" in page
+    first, last = (datetime.now(timezone.utc) - timedelta(days=d) for d in (3, 1))
+    assert f"{first:%Y-%m-%d} 12:00 UTC" in page and f"{last:%Y-%m-%d} 12:00 UTC" in page
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in page
+
+
+def test_marking_a_group_handled_records_it_and_audits_who(staff):
+    client, path, calls = staff
+    for n, q in enumerate(["Do porters work nights?", "do porters work nights"]):
+        add_unanswered(path, q, when(n))
+    add_unanswered(path, "Can gardeners bring dogs?", when(0))
+    ids = db(path, "select group_concat(id) from unanswered where question like '%nights%'")[0][0]
+    r = client.post("/staff/unanswered/handled", data={"csrf": CSRF, "ids": ids}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/staff/unanswered?marked=2"
+    assert db(path, "select count(*) from unanswered where handled_at is not null") == [(2,)]
+    assert calls == [("ann", "unanswered.handled", f"2 questions, ids {ids}")]
+    page = client.get("/staff/unanswered?marked=2").text
+    assert "Marked 2 questions handled" in page and "nights" not in page and "dogs" in page
+    assert "nights" in client.get("/staff/unanswered?handled=1").text
+    for bad in ("", "1,x", "-1", "1;2"):
+        assert client.post("/staff/unanswered/handled", data={"csrf": CSRF, "ids": bad}).status_code == 400
+    assert len(calls) == 1
+
+
+def test_csv_exports_neutralise_formulas_and_keep_the_text(staff):
+    client, path, _ = staff
+    for n, q in enumerate(["=HYPERLINK(\"http://x\",\"y\")", "+1 pay", "-2 pay", "@SUM(A1)", "plain, \"quoted\""]):
+        add_unanswered(path, q, when(n), reason="no, really")
+    r = client.get("/staff/unanswered.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
+    assert rows[0] == ["group", "count", "first_seen", "last_seen", "occupations", "topics", "reasons", "questions"]
+    questions = {q for row in rows[1:] for q in row[7].split("\n")}
+    assert {"'=HYPERLINK(\"http://x\",\"y\")", "'+1 pay", "'-2 pay", "'@SUM(A1)", "plain, \"quoted\""} <= questions
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)

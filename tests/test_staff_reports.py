@@ -267,3 +267,177 @@ def test_csv_exports_neutralise_formulas_and_keep_the_text(staff):
     questions = {q for row in rows[1:] for q in row[7].split("\n")}
     assert {"'=HYPERLINK(\"http://x\",\"y\")", "'+1 pay", "'-2 pay", "'@SUM(A1)", "plain, \"quoted\""} <= questions
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+# --- feedback -----------------------------------------------------------------------------------------
+
+ANSWER = ("Hospital porters earn **£21,000** a year \\[1\\].\n\n> “Hospital porters earn a salary of £21,000 a "
+          "year\\.” [1]\n\n**Sources** (select a number to read the quoted passage):\n\n- [1] Test Careers: "
+          "Hospital porter pay (last updated 1 March 2019)")
+
+
+def add_rated_answer(path: Path, n: int, question: str, value: int, comment: str | None, occupation: str | None,
+                     created: str) -> None:
+    """One chat turn as Chainlit stores it: user message, its on_message run (rated), the answer inside."""
+    import json
+
+    thread, user, run, answer = f"t{n}", f"u{n}", f"r{n}", f"a{n}"
+    db(path, 'insert into threads (id, "createdAt", name) values (?, ?, ?)', thread, created, question)
+    step = ('insert into steps (id, name, type, "threadId", "parentId", streaming, input, output, "createdAt", '
+            'metadata) values (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)')
+    db(path, step, user, "User", "user_message", thread, None, "", question, created, "{}")
+    db(path, step, run, "on_message", "run", thread, user, question, "", created, "{}")
+    db(path, step, answer, "Careers assistant", "assistant_message", thread, run, "", ANSWER, created,
+       json.dumps({"occupation": occupation} if occupation else {}))
+    db(path, 'insert into feedbacks (id, "forId", "threadId", value, comment) values (?, ?, ?, ?, ?)',
+       f"f{n}", run, thread, value, comment)
+
+
+def test_feedback_shows_thumbs_down_first_with_question_and_the_whole_answer(staff):
+    client, path, _ = staff
+    add_rated_answer(path, 1, "How much do porters earn?", 1, "clear", "hospital porter", "2026-06-02T10:00:00Z")
+    add_rated_answer(path, 2, "and the hours?", 0, "wrong figure " + XSS, "hospital porter", "2026-06-01T10:00:00Z")
+    add_rated_answer(path, 3, "What do gardeners do?", 0, None, None, "2026-06-03T10:00:00Z")
+    page = client.get("/staff/feedback").text
+    assert "3 rated answers: 2 thumbs down (shown first), 1 thumbs up." in page
+    assert "What do gardeners do?" in page and "2026-06-03 10:00 UTC" in page  # newest thumbs down first
+    # No occupation recorded: the one its question names.
+    assert '<option value="gardener">' in page and '<option value="hospital porter">' in page
+    second = client.get("/staff/feedback?page=2").text
+    assert "wrong figure &lt;script&gt;" in second and "<script>alert" not in second
+    assert "and the hours?" in second and "No comment" not in second
+    # The answer as the user read it: markdown escapes gone, bold kept, quote and sources listed.
+    assert "<strong>£21,000</strong> a year [1]." in second
+    assert "<blockquote>“Hospital porters earn a salary of £21,000 a year.” [1]</blockquote>" in second
+    assert "Test Careers: Hospital porter pay (last updated 1 March 2019)" in second
+    assert "clear" in client.get("/staff/feedback?page=3").text
+    porters = client.get("/staff/feedback", params={"occupation": "hospital porter"}).text
+    assert "2 rated answers about hospital porter: 1 thumbs down" in porters and "gardeners" not in porters
+
+
+def test_feedback_csv_filters_by_occupation_and_escapes_formulas(staff):
+    client, path, _ = staff
+    add_rated_answer(path, 1, "=cmd|' /C calc'!A0", 0, "@bad", "hospital porter", "2026-06-02T10:00:00Z")
+    add_rated_answer(path, 2, "What do gardeners do?", 1, "ok", "gardener", "2026-06-01T10:00:00Z")
+    rows = list(csv.reader(io.StringIO(client.get("/staff/feedback.csv?occupation=hospital+porter").text[1:])))
+    assert rows[0] == ["time", "rating", "occupation", "comment", "question", "answer"]
+    assert rows[1][:5] == ["2026-06-02 10:00 UTC", "down", "hospital porter", "'@bad", "'=cmd|' /C calc'!A0"]
+    assert rows[1][5].startswith("Hospital porters earn **£21,000** a year [1].") and len(rows) == 2
+
+
+# --- coverage -----------------------------------------------------------------------------------------
+
+def test_coverage_map_counts_pages_per_topic_dates_and_marks_gaps_and_old_figures(staff):
+    client, _, _ = staff
+    page = client.get("/staff/coverage").text  # one occupation per page here: gardener first
+    assert "2 of 2 occupations" in page and "<th>gardener<br>" in page and "hospital porter" not in page
+    assert page.count('class="empty"') >= 10  # gardener: no pay, band, hours ... page
+    assert 'topic=skills">1 page</a><br><span class="muted">undated</span>' in page
+    porter = client.get("/staff/coverage?page=2").text
+    # Pay and band: one page, last updated 2019 (over 2 years ago); hours: the 2025 page (2019 is older,
+    # but only the page about shifts says hours).
+    assert ('<td class=warn><a href="/staff/coverage/quotes?occupation=hospital-porter&amp;topic=pay">1 page</a>'
+            '<br><span class="bad">2019-03-01 (older than 2 years)</span></td>') in porter
+    assert 'topic=hours">1 page</a><br><span class="muted">2025-06-01</span>' in porter
+    assert "older than 10 years" not in client.get("/staff/coverage?page=2&years=10").text
+    found = client.get("/staff/coverage", params={"q": "PORT"}).text
+    assert "1 of 2 occupations matching &#x27;PORT&#x27;" in found and "<th>hospital porter<br>" in found
+
+
+def test_a_coverage_cell_links_to_the_quotes_it_found(staff):
+    client, _, _ = staff
+    page = client.get("/staff/coverage/quotes", params={"occupation": "hospital-porter", "topic": "pay"}).text
+    assert "<h1>hospital porter: Pay</h1>" in page and "Test Careers: Hospital porter pay" in page
+    assert "<li>Hospital porters earn a salary of £21,000 a year.</li>" in page
+    assert "Porters work 37.5 hours" not in page and 'href="https://example.org/porter"' in page
+    assert client.get("/staff/coverage/quotes", params={"occupation": "nobody", "topic": "pay"}).status_code == 404
+    assert client.get("/staff/coverage/quotes", params={"occupation": "gardener", "topic": "x"}).status_code == 404
+
+
+# --- FAQ check ----------------------------------------------------------------------------------------
+
+def cli_message(tmp_path: Path, name: str, data: bytes) -> str:
+    """What `careers-assistant faq-check` says about this file (after "careers-assistant: ")."""
+    from assistant.errors import AssistantError
+    from assistant.faq import read_faq
+
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(AssistantError) as err:
+        read_faq(tmp_path / name)
+    return str(err.value)
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00\x01binary", b"id,query\n1,What band?\n", b"question,expected\n,\n"])
+def test_a_bad_faq_file_gets_the_clis_message_not_a_traceback(staff, tmp_path, data):
+    import html
+
+    client, _, _ = staff
+    name = "my list.csv"
+    r = client.post("/staff/faq", data={"csrf": CSRF}, files={"csv": (name, data, "text/csv")})
+    if data == b"question,expected\n,\n":  # readable, but no row with a question: the CLI's warning
+        assert r.status_code == 200 and "warning: my list.csv has no row with a question." in r.text
+        return
+    assert r.status_code == 400 and f'<p class="error">{html.escape(cli_message(tmp_path, name, data))}</p>' in r.text
+
+
+def test_faq_upload_limits_and_a_missing_file(staff):
+    client, _, _ = staff
+    assert "Choose a CSV file" in client.post("/staff/faq", data={"csrf": CSRF}).text
+    big = client.post("/staff/faq", data={"csrf": CSRF}, files={"csv": ("big.csv", b"question,expected\n" + b"x" * 3000)})
+    assert big.status_code == 400 and "big.csv is over 2 KB" in big.text
+    rows = "question,expected\n" + "".join(f"What band do porters start on {n}?,band\n" for n in range(6))
+    many = client.post("/staff/faq", data={"csrf": CSRF}, files={"csv": ("many.csv", rows.encode())})
+    assert many.status_code == 400 and "many.csv has 6 questions; this page checks at most 5" in many.text
+    traversal = client.post("/staff/faq", data={"csrf": CSRF}, files={"csv": ("../../etc/<b>.csv", b"")})
+    assert "_b_.csv is empty" in traversal.text
+
+
+def test_faq_check_shows_the_clis_verdicts_and_offers_the_html_report(staff, assistant):
+    import html
+    import tempfile
+
+    from assistant.faq import check, read_faq
+
+    client, _, _ = staff
+    data = ("id,question,expected,notes\nq1,What band do hospital porters start on?,band 2,\n"
+            "q2,How much do hospital porters earn?,£99;band 9,\nq3,How much does a paramedic earn?,no answer,\n"
+            f"q4,\"{XSS}\",£1,\n").encode()
+    r = client.post("/staff/faq", data={"csrf": CSRF}, files={"csv": ("faq.csv", data, "text/csv")})
+    assert r.status_code == 200
+    # What the CLI's own reader and check make of the same file, on the same Assistant.
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "faq.csv").write_bytes(data)
+        expected = [check(assistant, row) for row in read_faq(Path(folder) / "faq.csv").rows]
+    for result in expected:
+        verdict = "" if result.passed else html.escape(result.verdict) + ": "
+        assert f"<td>{verdict}{html.escape(result.why)}</td>" in r.text
+    passed = sum(x.passed for x in expected)
+    assert f"<strong>{passed} of 4 passed.</strong>" in r.text and 0 < passed < 4
+    assert "<script>alert" not in r.text
+    token = r.text.split('href="/staff/faq/report/')[1].split('"')[0]
+    report = client.get(f"/staff/faq/report/{token}")
+    assert report.status_code == 200 and 'filename="faq-report.html"' in report.headers["content-disposition"]
+    assert "<h1>FAQ check: faq.csv</h1>" in report.text and "<script>alert" not in report.text
+    assert client.get(f"/staff/faq/report/{token}", headers={"x-test-user": "bob"}).status_code == 404
+
+
+# --- what the server records --------------------------------------------------------------------------
+
+def test_the_service_records_every_outcome_and_what_an_unanswered_question_was_read_as(staff):
+    client, path, _ = staff
+    from assistant.web.state import current
+
+    service = current().service
+
+    async def ask(*questions):
+        for q in questions:
+            await service.converse(service.conversation(), q, "api")
+
+    client.portal.call(ask, "What band do hospital porters start on?", "How much does a paramedic earn? "
+                       "mail me at someone@example.org", "", "Do gardeners get a pension?")
+    rows = db(path, "select outcome, occupation, facet, question from questions order by id")
+    assert [r[0] for r in rows] == ["answer", "uncovered", "error", "abstain"]
+    assert rows[0][1:3] == ("hospital porter", "band") and "[email]" in rows[1][3] and "@" not in rows[1][3]
+    assert db(path, "select occupation, facet from unanswered order by id") == [(None, "pay"), ("gardener", "benefits")]
+    page = client.get("/staff").text
+    assert "1 answered, 2 declined, 0 asked which occupation, 1 refused" in page

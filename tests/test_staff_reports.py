@@ -441,3 +441,21 @@ def test_the_service_records_every_outcome_and_what_an_unanswered_question_was_r
     assert db(path, "select occupation, facet from unanswered order by id") == [(None, "pay"), ("gardener", "benefits")]
     page = client.get("/staff").text
     assert "1 answered, 2 declined, 0 asked which occupation, 1 refused" in page
+
+
+@pytest.mark.slow
+def test_the_real_model_groups_rewordings_and_keeps_topics_and_occupations_apart():
+    from assistant.embedding import make_embedder
+    from assistant.staff.reports.common import ReportSettings
+    from assistant.staff.reports.grouping import group_rows, normalise
+    from assistant.staff.reports.queries import UnansweredRow
+
+    asked = ["How much does a paramedic earn?", "What is the salary of a paramedic?", "paramedic pay",
+             "How much do paramedics get paid per year?", "How much does a firefighter earn?",
+             "What band do paramedics start on?", "Do nurses work nights?", "What hours do nurses work?",
+             "Can I bring my dog to work?"]
+    rows = [UnansweredRow(id=i, question=q, asked_at=f"2026-06-01T10:00:{i:02d}+00:00") for i, q in enumerate(asked)]
+    keys = [normalise(q) for q in asked]
+    vectors = dict(zip(keys, make_embedder("minilm", query_encoder="numpy").encode(keys)))
+    groups = group_rows(rows, vectors, ReportSettings().group_similarity)
+    assert sorted(sorted(g.ids) for g in groups) == [[0, 1, 2, 3], [4], [5], [6], [7], [8]]

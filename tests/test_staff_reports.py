@@ -459,3 +459,37 @@ def test_the_real_model_groups_rewordings_and_keeps_topics_and_occupations_apart
     vectors = dict(zip(keys, make_embedder("minilm", query_encoder="numpy").encode(keys)))
     groups = group_rows(rows, vectors, ReportSettings().group_similarity)
     assert sorted(sorted(g.ids) for g in groups) == [[0, 1, 2, 3], [4], [5], [6], [7], [8]]
+
+
+def test_feedback_reads_the_rows_chainlits_data_layer_writes(staff):
+    """The chat's own data layer writes the turn (redacted), so the page reads what a real chat stores."""
+    from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
+    from chainlit.types import Feedback
+
+    from assistant.web.chat import CareersDataLayer, minimal_step
+
+    client, path, _ = staff
+
+    async def chat_turn():
+        layer = CareersDataLayer(conninfo=f"sqlite+aiosqlite:///{path}")
+        # Chainlit's own INSERT, through our layer's writer, without its wait-for-first-message queue;
+        # minimal_step is what CareersDataLayer.create_step applies first.
+        create = SQLAlchemyDataLayer.create_step.__wrapped__
+        base = {"threadId": "t1", "streaming": False, "isError": False, "createdAt": "2026-06-05T09:30:00Z",
+                "tags": None, "start": None, "end": None, "language": None, "command": None, "modes": None}
+        await layer.update_thread("t1", name="What do porters earn?")
+        await create(layer, minimal_step({**base, "id": "u1", "name": "User", "type": "user_message",
+                                          "output": "What do porters earn? call 07700 900123", "metadata": {}}))
+        await create(layer, {**base, "id": "r1", "name": "on_message", "type": "run", "parentId": "u1",
+                             "input": "What do porters earn?", "output": "", "metadata": {}})
+        await create(layer, minimal_step({**base, "id": "m1", "name": "Careers assistant", "parentId": "r1",
+                                          "type": "assistant_message", "output": ANSWER,
+                                          "metadata": {"occupation": "hospital porter"}}))
+        await layer.upsert_feedback(Feedback(forId="r1", value=0, threadId="t1", comment="old figure"))
+        await layer.close()
+
+    asyncio.run(chat_turn())
+    page = client.get("/staff/feedback", params={"occupation": "hospital porter"}).text
+    assert "1 rated answer about hospital porter: 1 thumbs down" in page and "old figure" in page
+    assert "What do porters earn? call [phone]" in page and "2026-06-05 09:30 UTC" in page
+    assert "<strong>£21,000</strong> a year [1]." in page

@@ -52,33 +52,44 @@ def stacked_bars(days: list[str], series: list[Series], *, title: str, width: in
     return "".join(parts + ["</svg>"])
 
 
-def rate_line(days: list[str], rates: list[float | None], *, title: str, width: int = 900, height: int = 160) -> str:
-    """A line of a daily rate from 0 to 100 %, broken on days with nothing to rate."""
-    left, bottom, top = 40, 24, 12
-    plot_w, plot_h = width - left - 10, height - bottom - top
+def rate_line(days: list[str], rates: list[float | None], trend: list[float | None], *, title: str,
+              trend_label: str, width: int = 900, height: int = 170) -> str:
+    """Each day's rate (0 to 100 %) as a dot, and its trend (a rolling rate) as a line broken where
+    there is nothing to rate."""
+    left, bottom, top = 40, 38, 12
+    plot_w, plot_h = width - left - 20, height - bottom - top
     step = plot_w / max(len(days) - 1, 1)
     parts = [f'<svg role="img" aria-label="{esc(title)}" viewBox="0 0 {width} {height}" width="100%" '
              f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui,sans-serif" font-size="11">',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#999"/>',
-             f'<line x1="{left}" y1="{top}" x2="{width - 10}" y2="{top}" stroke="#ddd"/>',
+             f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#999"/>',
+             f'<line x1="{left}" y1="{top}" x2="{left + plot_w}" y2="{top}" stroke="#ddd"/>',
              f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">100%</text>',
              f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0%</text>']
     run: list[str] = []
 
     def flush() -> None:
         if len(run) > 1:
-            parts.append(f'<polyline fill="none" stroke="#b3261e" stroke-width="2" points="{" ".join(run)}"/>')
+            parts.append(f'<polyline fill="none" stroke="#b3261e" stroke-width="2.5" points="{" ".join(run)}"/>')
         run.clear()
 
-    for i, (day, rate) in enumerate(zip(days, rates)):
-        if rate is None:
+    def y_of(rate: float) -> float:
+        return top + plot_h * (1 - rate)
+
+    for i, (day, rate, smooth) in enumerate(zip(days, rates, trend)):
+        x = left + i * step
+        if rate is not None:
+            parts.append(f'<circle cx="{x:.1f}" cy="{y_of(rate):.1f}" r="3" fill="#e8a39e"><title>{esc(day)}: '
+                         f"{rate:.0%} declined</title></circle>")
+        if smooth is None:
             flush()
-            continue
-        x, y = left + i * step, top + plot_h * (1 - rate)
-        run.append(f"{x:.1f},{y:.1f}")
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#b3261e"><title>{esc(day)}: '
-                     f"{rate:.0%} declined</title></circle>")
+        else:
+            run.append(f"{x:.1f},{y_of(smooth):.1f}")
         if i % max(1, len(days) // 10) == 0 or i == len(days) - 1:
-            parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle">{esc(day[5:])}</text>')
+            anchor = "end" if i == len(days) - 1 else "middle"
+            parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 14}" text-anchor="{anchor}">{esc(day[5:])}</text>')
     flush()
+    parts.append(f'<circle cx="{left + 6}" cy="{height - 8}" r="3" fill="#e8a39e"/><text x="{left + 14}" '
+                 f'y="{height - 4}">each day</text><line x1="{left + 90}" y1="{height - 8}" x2="{left + 110}" '
+                 f'y2="{height - 8}" stroke="#b3261e" stroke-width="2.5"/><text x="{left + 116}" '
+                 f'y="{height - 4}">{esc(trend_label)}</text>')
     return "".join(parts + ["</svg>"])

@@ -70,8 +70,11 @@ async def overview_body(settings: ReportSettings, engine, today: date | None = N
     summary = ", ".join(f"{total[k]:,} {esc(k)}" for k in table.kinds)
     bars = stacked_bars(table.days, [Series(label=k, colour=COLOURS[k], values=table.values(k)) for k in table.kinds],
                         title=f"Questions per day over the last {settings.days} days")
+    window = settings.trend_days
     line = rate_line(table.days, [table.decline_rate([d]) for d in table.days],
-                     title="Share of questions declined per day")
+                     [table.decline_rate(table.days[max(0, i + 1 - window):i + 1]) for i in range(len(table.days))],
+                     title="Share of questions declined per day, and over the days before each",
+                     trend_label=f"over the {window} days to each day")
     top = await top_questions(engine, first, settings.top_questions)
     top_rows = "".join(f"<tr><td>{esc(t.question)}</td><td>{t.count}</td><td>{t.answered} of {t.count}</td></tr>"
                        for t in top) or '<tr><td colspan="3">No questions yet.</td></tr>'

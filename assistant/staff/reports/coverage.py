@@ -25,16 +25,22 @@ def cutoff(years: float, today: date | None = None) -> date:
     return (today or datetime.now(timezone.utc).date()) - timedelta(days=round(years * 365.25))
 
 
-def _cell(occupation_id: str, topic: Facet, cell: Cell, before: date, years: float) -> str:
+# The map is wider than a screen: it scrolls inside its own box (a style element: the CSP allows
+# those, not style attributes).
+_STYLE = "<style>.scroll{overflow-x:auto}.scroll td,.scroll th{min-width:6.5rem}</style>"
+
+
+def _cell(occupation_id: str, topic: Facet, cell: Cell, before: date) -> str:
     if not cell.pages:
-        return '<td class="empty" title="No page gives evidence for this">—</td>'
+        return '<td class="empty">—<br><span class="muted">no page</span></td>'
     stale = cell.stale(before)
-    when = cell.oldest.isoformat() if cell.oldest else "undated"
-    extra = f", {cell.undated} undated" if cell.undated and cell.oldest else ""
     n = len(cell.pages)
-    return (f'<td{" class=warn" if stale else ""}><a href="{link("/staff/coverage/quotes", occupation=occupation_id, topic=topic.value)}">'
-            f'{n} page{"" if n == 1 else "s"}</a><br><span class="{"bad" if stale else "muted"}">{esc(when)}{esc(extra)}'
-            f'{" (older than " + f"{years:g}" + " years)" if stale else ""}</span></td>')
+    when = (f'<span class="bad">{cell.oldest.isoformat()} (old)</span>' if stale else
+            f'<span class="muted">{cell.oldest.isoformat()}</span>') if cell.oldest else ""
+    undated = f'<span class="muted">{"+" if cell.oldest else ""}{cell.undated} undated</span>' if cell.undated else ""
+    href = link("/staff/coverage/quotes", occupation=occupation_id, topic=topic.value)
+    return (f'<td{" class=warn" if stale else ""}><a href="{href}">{n} page{"" if n == 1 else "s"}</a>'
+            + "".join(f"<br>{part}" for part in (when, undated) if part) + "</td>")
 
 
 def _years(raw: float | None, default: float) -> float:
@@ -61,7 +67,7 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
             cells = cmap.row(occ)
             rows.append(f"<tr><th>{esc(occ.name)}<br><span class=muted>{len(occ.pages)} page"
                         f"{'' if len(occ.pages) == 1 else 's'}</span></th>"
-                        + "".join(_cell(occ.id, t, cells[t], before, years) for t in TOPICS) + "</tr>")
+                        + "".join(_cell(occ.id, t, cells[t], before) for t in TOPICS) + "</tr>")
         total = len(cmap.index.registry.covered)
         form = (f'<form method="get" action="/staff/coverage"><label>Occupation name <input name="q" value="{esc(q)}" '
                 f'size="30"></label> <label>Figures older than <input name="years" type="number" step="0.5" '
@@ -70,9 +76,9 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
         body = (f"{form}<p>{len(found):,} of {total:,} occupations{' matching ' + esc(repr(q)) if q else ''}. "
                 f'Each cell: how many of the occupation\'s pages give evidence for the topic, and the oldest '
                 f'"last updated" date among them. <span class="empty">&nbsp;—&nbsp;</span> no page covers it; '
-                f'<span class="warn">&nbsp;yellow&nbsp;</span> the oldest is before {before.isoformat()}.</p>'
-                f"<table><tr><th>occupation</th>{head}</tr>"
-                f"{''.join(rows) or '<tr><td colspan=13>No occupation matches.</td></tr>'}</table>"
+                f'<span class="warn">&nbsp;(old)&nbsp;</span> the oldest is before {before.isoformat()} (over '
+                f"{years:g} years ago).</p>{_STYLE}<div class=\"scroll\"><table><tr><th>occupation</th>{head}</tr>"
+                f"{''.join(rows) or '<tr><td colspan=13>No occupation matches.</td></tr>'}</table></div>"
                 + pager("/staff/coverage", page, pages, q=q, years=years if years != settings.stale_years else None))
         return render_page(request, "Coverage map", body)
 

@@ -41,7 +41,7 @@ async def rows_for(settings: ReportSettings, occupation: str | None) -> list[tup
 
 
 def _item(row: FeedbackRow, occupation: str) -> str:
-    verdict = '<strong class="bad">👎 thumbs down</strong>' if row.value == 0 else '<strong class="ok">👍 thumbs up</strong>'
+    verdict = '<strong class="bad">Thumbs down</strong>' if row.value == 0 else '<strong class="ok">Thumbs up</strong>'
     comment = f"<p><strong>Comment:</strong> {esc(row.comment)}</p>" if row.comment else \
         '<p class="muted">No comment.</p>'
     answer = (f'<div class="answer">{answer_html(plain(row.answer))}</div>' if row.answer else

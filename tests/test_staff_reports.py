@@ -221,6 +221,24 @@ def test_grouping_joins_questions_close_to_a_groups_leader():
     assert normalise("  How MUCH   do porters earn?? ") == "how much do porters earn"
 
 
+def test_question_vectors_are_encoded_once_in_batches():
+    from assistant.staff.reports.grouping import VectorCache
+
+    class Service:
+        assistant = types.SimpleNamespace(embedder=HashEmbedder())
+        batches: list[list[str]] = []
+
+        async def encode(self, texts):
+            self.batches.append(list(texts))
+            return HashEmbedder().encode(texts)
+
+    service, cache = Service(), VectorCache(batch=2)
+    first = asyncio.run(cache.vectors(service, ["a", "b", "a", "c"]))
+    assert service.batches == [["a", "b"], ["c"]] and set(first) == {"a", "b", "c"}
+    again = asyncio.run(cache.vectors(service, ["c", "d"]))
+    assert service.batches[2:] == [["d"]] and (again["c"] == first["c"]).all()
+
+
 def test_unanswered_page_groups_counts_and_shows_what_the_assistant_read(staff):
     client, path, _ = staff
     reason = "I have no pages about paramedics."
@@ -246,7 +264,7 @@ def test_marking_a_group_handled_records_it_and_audits_who(staff):
     r = client.post("/staff/unanswered/handled", data={"csrf": CSRF, "ids": ids}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/staff/unanswered?marked=2"
     assert db(path, "select count(*) from unanswered where handled_at is not null") == [(2,)]
-    assert calls == [("ann", "unanswered.handled", f"2 questions, ids {ids}")]
+    assert calls == [("ann", "unanswered.handled", f"2 questions like “Do porters work nights?” (ids {ids})")]
     page = client.get("/staff/unanswered?marked=2").text
     assert "Marked 2 questions handled" in page and "nights" not in page and "dogs" in page
     assert "nights" in client.get("/staff/unanswered?handled=1").text

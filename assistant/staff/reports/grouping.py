@@ -75,8 +75,8 @@ def _group(rows: list[UnansweredRow], wordings: list[list[UnansweredRow]]) -> Gr
 class VectorCache:
     """Vectors of questions already encoded, by model and wording: a page view encodes only new ones."""
 
-    def __init__(self, size: int = 50_000) -> None:
-        self.size = size
+    def __init__(self, size: int = 50_000, batch: int = 64) -> None:
+        self.size, self.batch = size, batch
         self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
     async def vectors(self, service, keys: list[str]) -> dict[str, np.ndarray]:
@@ -87,10 +87,11 @@ class VectorCache:
                 self._vectors.move_to_end((model, key))
                 out[key] = self._vectors[(model, key)]
         missing = [k for k in dict.fromkeys(keys) if k not in out]
-        if missing:
-            encoded = await service.encode(missing)
-            for key, vector in zip(missing, encoded):
+        # A batch at a time, each under the answer lock on its own: chat answers go on between batches.
+        for start in range(0, len(missing), self.batch):
+            batch = missing[start:start + self.batch]
+            for key, vector in zip(batch, await service.encode(batch)):
                 out[key] = self._vectors[(model, key)] = np.asarray(vector, dtype=np.float32)
-            while len(self._vectors) > self.size:
-                self._vectors.popitem(last=False)
+        while len(self._vectors) > self.size:
+            self._vectors.popitem(last=False)
         return out

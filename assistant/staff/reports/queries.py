@@ -102,6 +102,11 @@ async def mark_handled(engine: AsyncEngine, durable, ids: list[int], at: str) ->
         await conn.execute(text(statement), params)
 
 
+async def question_of(engine: AsyncEngine, row_id: int) -> str | None:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(unanswered.c.question).where(unanswered.c.id == row_id))).scalar()
+
+
 async def feedback_rows(engine: AsyncEngine, limit: int) -> list[FeedbackRow]:
     """Feedback, thumbs down first, newest first within each; each with the answer it rates and its question.
 

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from ..base import StaffUser, action_user, csrf_field, esc, page_user, render_page
 from .common import ReportSettings, csv_response, engine_or_none, link, no_database, show_time, state
 from .grouping import Group, VectorCache, group_rows, normalise
-from .queries import mark_handled, unanswered_rows
+from .queries import mark_handled, question_of, unanswered_rows
 
 MAX_IDS = 10_000  # one form marks at most this many questions
 
@@ -98,8 +98,10 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
                                'any questions: go back to <a href="/staff/unanswered">Unanswered</a> and try '
                                "again.</p>", status_code=400)
         now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        example = await question_of(engine, ids[0])  # what the group was about, for the audit log
         await mark_handled(engine, state().durable, ids, now)
-        await audit(engine, user.name, "unanswered.handled", f"{len(ids)} questions, ids {_span(ids)}")
+        await audit(engine, user.name, "unanswered.handled",
+                    f"{len(ids)} question{'' if len(ids) == 1 else 's'} like “{(example or '?')[:120]}” (ids {_span(ids)})")
         return RedirectResponse(f"/staff/unanswered?marked={len(ids)}", status_code=303)
 
 

@@ -511,3 +511,14 @@ def test_feedback_reads_the_rows_chainlits_data_layer_writes(staff):
     assert "1 rated answer about hospital porter: 1 thumbs down" in page and "old figure" in page
     assert "What do porters earn? call [phone]" in page and "2026-06-05 09:30 UTC" in page
     assert "<strong>£21,000</strong> a year [1]." in page
+
+
+def test_edited_query_strings_fall_back_to_the_defaults(staff):
+    client, _, _ = staff
+    for path in ("/staff/coverage?page=abc&years=nan", "/staff/coverage?page=-3&years=1e9&q=" + "x" * 5000,
+                 "/staff/feedback?page=zz&occupation=%00", "/staff/unanswered?marked=zz&handled=yes",
+                 "/staff/unanswered.csv?handled=2", "/staff/coverage/quotes?occupation=&topic="):
+        r = client.get(path)
+        assert r.status_code in (200, 404) and "Traceback" not in r.text, path
+    assert "Figures older than" in client.get("/staff/coverage?years=-1").text
+    assert 'value="2"' in client.get("/staff/coverage?years=-1").text

@@ -89,6 +89,15 @@ def csv_response(filename: str, header: list[str], rows: list[list[object]]):
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
+def number(raw: str | None, default: float, low: float, high: float) -> float:
+    """A number from a query string a person may have edited: anything else, or out of range, is the default."""
+    try:
+        value = float(raw) if raw is not None else default
+    except ValueError:
+        return default
+    return value if low <= value <= high else default
+
+
 def link(path: str, **params: object) -> str:
     """A same-site link with its query string, escaped for an href attribute."""
     kept = {k: v for k, v in params.items() if v not in (None, "", False)}

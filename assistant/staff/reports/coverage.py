@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from ...models import Facet
 from ...render import date_label
 from ..base import StaffUser, esc, page_user, render_page
-from .common import ReportSettings, link, pager, state
+from .common import ReportSettings, link, number, pager, state
 from .coveragemap import LABELS, TOPICS, Cell, CoverageCache
 
 MAX_YEARS = 100.0
@@ -43,23 +43,19 @@ def _cell(occupation_id: str, topic: Facet, cell: Cell, before: date) -> str:
             + "".join(f"<br>{part}" for part in (when, undated) if part) + "</td>")
 
 
-def _years(raw: float | None, default: float) -> float:
-    return default if raw is None or not (0 < raw <= MAX_YEARS) else raw
-
-
 def add_routes(router: APIRouter, settings: ReportSettings) -> None:
     cache = CoverageCache()
 
     @router.get("/staff/coverage")
-    async def coverage_page(request: Request, q: str = "", page: int = 1, years: float | None = None,
+    async def coverage_page(request: Request, q: str = "", page: str | None = None, years: str | None = None,
                             user: StaffUser = Depends(page_user)):
-        years = _years(years, settings.stale_years)
+        years = number(years, settings.stale_years, 0.01, MAX_YEARS)
         before = cutoff(years)
         cmap = cache.for_index(state().service.assistant.index)
         q = q[:200]
         found = cmap.occupations(q)
         pages = max(1, math.ceil(len(found) / settings.page_size))
-        page = min(max(page, 1), pages)
+        page = min(int(number(page, 1, 1, 1e9)), pages)
         shown = found[(page - 1) * settings.page_size: page * settings.page_size]
         head = "".join(f"<th>{esc(LABELS[t])}</th>" for t in TOPICS)
         rows = []

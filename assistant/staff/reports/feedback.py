@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Request
 
 from ...faqreport import answer_html
 from ..base import StaffUser, esc, page_user, render_page
-from .common import ReportSettings, csv_response, engine_or_none, link, no_database, pager, show_time, state
+from .common import (ReportSettings, csv_response, engine_or_none, link, no_database, number, pager, show_time,
+                     state)
 from .queries import FeedbackRow, feedback_rows
 
 # The chat stores its markdown with source and user text backslash-escaped (web/safety.py); shown
@@ -60,7 +61,7 @@ def _filter_form(occupations: list[str], chosen: str | None) -> str:
 
 def add_routes(router: APIRouter, settings: ReportSettings) -> None:
     @router.get("/staff/feedback")
-    async def feedback_page(request: Request, occupation: str | None = None, page: int = 1,
+    async def feedback_page(request: Request, occupation: str | None = None, page: str | None = None,
                             user: StaffUser = Depends(page_user)):
         if engine_or_none() is None:
             return no_database(request, "Feedback")
@@ -69,7 +70,7 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
         rows = [(r, o) for r, o in every if not occupation or o == occupation]
         down = sum(r.value == 0 for r, _ in rows)
         pages = max(1, math.ceil(len(rows) / settings.page_size))
-        page = min(max(page, 1), pages)
+        page = min(int(number(page, 1, 1, 1e9)), pages)
         shown = rows[(page - 1) * settings.page_size: page * settings.page_size]
         body = (f"{_filter_form(occupations, occupation)}<p>{len(rows):,} rated answer"
                 f"{'' if len(rows) == 1 else 's'}{' about ' + esc(occupation) if occupation else ''}: {down:,} "

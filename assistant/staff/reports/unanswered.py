@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from ..base import StaffUser, action_user, csrf_field, esc, page_user, render_page
-from .common import ReportSettings, csv_response, engine_or_none, link, no_database, show_time, state
+from .common import ReportSettings, csv_response, engine_or_none, link, no_database, number, show_time, state
 from .grouping import Group, VectorCache, group_rows, normalise
 from .queries import mark_handled, question_of, unanswered_rows
 
@@ -59,13 +59,15 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
     cache = VectorCache()
 
     @router.get("/staff/unanswered")
-    async def unanswered_page(request: Request, handled: bool = False, marked: int | None = None,
+    async def unanswered_page(request: Request, handled: str = "", marked: str | None = None,
                               user: StaffUser = Depends(page_user)):
+        handled = handled == "1"
+        marked = int(number(marked, -1, 0, MAX_IDS))
         if engine_or_none() is None:
             return no_database(request, "Unanswered questions")
         groups = await groups_for(settings, cache, handled)
         flash = f'<p class="flash">Marked {marked} question{"" if marked == 1 else "s"} handled.</p>' \
-            if marked is not None else ""
+            if marked >= 0 else ""
         switch = (f'<a href="{link("/staff/unanswered")}">Show the questions still to look at</a>' if handled else
                   f'<a href="{link("/staff/unanswered", handled=1)}">Show the groups already handled</a>')
         rows = "".join(_group_html(request, n, g, handled) for n, g in enumerate(groups, start=1))
@@ -80,7 +82,8 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
         return render_page(request, "Unanswered questions", body)
 
     @router.get("/staff/unanswered.csv")
-    async def unanswered_csv(handled: bool = False, user: StaffUser = Depends(page_user)):
+    async def unanswered_csv(handled: str = "", user: StaffUser = Depends(page_user)):
+        handled = handled == "1"
         groups = await groups_for(settings, cache, handled) if engine_or_none() is not None else []
         rows = [[n, g.count, show_time(g.first_seen), show_time(g.last_seen), _plain(g.occupations),
                  _plain(g.topics), _plain(g.reasons), "\n".join(g.questions)] for n, g in enumerate(groups, start=1)]

@@ -17,11 +17,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import write_corpus
 
 from assistant.embedding import HashEmbedder
 from assistant.settings import Settings
-
-from conftest import write_corpus
 
 CORPUS = {
     "a-pay.md": ("---\nid: porter-pay\ntitle: Hospital porter pay\npublisher: Test Careers\n"

@@ -10,8 +10,7 @@ from fastapi import APIRouter, Depends, Request
 
 from ...faqreport import answer_html
 from ..base import StaffUser, esc, page_user, render_page
-from .common import (ReportSettings, csv_response, engine_or_none, link, no_database, number, pager, show_time,
-                     state)
+from .common import ReportSettings, csv_response, engine_or_none, link, no_database, number, pager, show_time, state
 from .queries import FeedbackRow, feedback_rows
 
 # The chat stores its markdown with source and user text backslash-escaped (web/safety.py); shown

@@ -8,7 +8,8 @@
    occupations cold and warm, a name filter, a quotes page; beside them, the whole map worked out at once
    (what the page would cost without paging).
 3. Grouping: 3,000 questions (10 wordings x 300 occupation names) encoded by the numpy MiniLM in the
-   page's batches, then grouped at the page's threshold; the second view (vectors cached) groups only.
+   page's batches (all of them: the page itself reads group_encode_budget new ones per view), then
+   grouped at the page's threshold; the second view (vectors cached) groups only.
 
 Writes benchmarks/results/staff_reports.{json,md}.
 """

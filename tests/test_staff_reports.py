@@ -236,6 +236,21 @@ def test_question_vectors_are_encoded_once_in_batches():
     assert service.batches == [["a", "b"], ["c"]] and set(first) == {"a", "b", "c"}
     again = asyncio.run(cache.vectors(service, ["c", "d"]))
     assert service.batches[2:] == [["d"]] and (again["c"] == first["c"]).all()
+    # A budget bounds what one view encodes, the first keys (the newest questions) first.
+    assert set(asyncio.run(cache.vectors(service, ["e", "f", "g", "a"], budget=1))) == {"a", "e"}
+    assert service.batches[3:] == [["e"]]
+
+
+def test_a_wording_the_model_has_not_read_yet_is_a_group_of_its_own():
+    import numpy as np
+
+    from assistant.staff.reports.grouping import group_rows
+    from assistant.staff.reports.queries import UnansweredRow
+
+    rows = [UnansweredRow(id=i, question=q, asked_at="2026-06-01T10:00:00+00:00") for i, q in
+            enumerate(["pay a", "pay b", "pay a"])]
+    groups = group_rows(rows, {"pay a": np.array([1.0, 0.0], dtype=np.float32)}, threshold=0.1)
+    assert [(g.ids, g.questions) for g in groups] == [([0, 2], ["pay a"]), ([1], ["pay b"])]
 
 
 def test_unanswered_page_groups_counts_and_shows_what_the_assistant_read(staff):
@@ -267,7 +282,7 @@ def test_marking_a_group_handled_records_it_and_audits_who(staff):
     page = client.get("/staff/unanswered?marked=2").text
     assert "Marked 2 questions handled" in page and "nights" not in page and "dogs" in page
     assert "nights" in client.get("/staff/unanswered?handled=1").text
-    for bad in ("", "1,x", "-1", "1;2"):
+    for bad in ("", "1,x", "-1", "1;2", "²", "9" * 30):
         assert client.post("/staff/unanswered/handled", data={"csrf": CSRF, "ids": bad}).status_code == 400
     assert len(calls) == 1
 

@@ -30,6 +30,9 @@ class ReportSettings(BaseModel):
     # another occupation, the same topic 0.34-0.49 (tests/test_staff_reports.py, the slow test).
     group_similarity: float = Field(default=0.75, gt=0, le=1)
     group_max_questions: int = Field(default=3000, ge=1)  # the newest this many are grouped
+    # New wordings the model reads per page view: the numpy MiniLM read 10 questions/s on 2 busy cores
+    # (benchmarks/results/staff_reports.md), so a backlog is read a few hundred at a time, newest first.
+    group_encode_budget: int = Field(default=200, ge=1)
     feedback_max: int = Field(default=2000, ge=1)  # newest feedback rows read (thumbs down first)
     stale_years: float = Field(default=2.0, gt=0)  # coverage: a figure older than this stands out
     page_size: int = Field(default=50, ge=1, le=1000)  # coverage rows and feedback items per page

@@ -32,26 +32,32 @@ def normalise(question: str) -> str:
 
 
 def group_rows(rows: list[UnansweredRow], vectors: dict[str, np.ndarray], threshold: float) -> list[Group]:
-    """`vectors` maps each row's normalise(question) to its unit vector."""
+    """`vectors` maps a row's normalise(question) to its unit vector; a wording without one (not read
+    by the model yet) is a group of its own."""
     by_key: dict[str, list[UnansweredRow]] = {}
     for row in rows:
         by_key.setdefault(normalise(row.question), []).append(row)
     # Most asked first; among equals the most recently asked (stable sorts, the last one decides first).
-    keys = sorted(sorted(sorted(by_key), key=lambda k: max(_order(r) for r in by_key[k]), reverse=True),
-                  key=lambda k: -len(by_key[k]))
-    leaders: list[np.ndarray] = []
+    newest = {k: max(_order(r) for r in group) for k, group in by_key.items()}
+    keys = sorted(sorted(sorted(by_key), key=newest.__getitem__, reverse=True), key=lambda k: -len(by_key[k]))
+    dimension = len(next(iter(vectors.values()))) if vectors else 0
+    leaders = np.zeros((len(keys), dimension), dtype=np.float32)  # row i: the leading vector of group i
     members: list[list[str]] = []
+    alone: list[list[str]] = []
     for key in keys:
-        vector = vectors[key]
-        if leaders:
-            sims = np.stack(leaders) @ vector
+        vector = vectors.get(key)
+        if vector is None:
+            alone.append([key])
+            continue
+        if members:
+            sims = leaders[:len(members)] @ vector
             best = int(np.argmax(sims))
             if sims[best] >= threshold:
                 members[best].append(key)
                 continue
-        leaders.append(vector)
+        leaders[len(members)] = vector
         members.append([key])
-    groups = [_group([r for k in keys_ for r in by_key[k]], [by_key[k] for k in keys_]) for keys_ in members]
+    groups = [_group([r for k in keys_ for r in by_key[k]], [by_key[k] for k in keys_]) for keys_ in members + alone]
     newest_first = sorted(groups, key=lambda g: g.last_seen, reverse=True)
     return sorted(newest_first, key=lambda g: -g.count)  # stable: newest first among equal counts
 
@@ -79,14 +85,16 @@ class VectorCache:
         self.size, self.batch = size, batch
         self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
-    async def vectors(self, service, keys: list[str]) -> dict[str, np.ndarray]:
+    async def vectors(self, service, keys: list[str], budget: int | None = None) -> dict[str, np.ndarray]:
+        """Vectors of `keys`: those already known, and at most `budget` new ones encoded now (the rest
+        wait for the next view, so one view of a large backlog does not hold the page for minutes)."""
         model = service.assistant.embedder.name
         out: dict[str, np.ndarray] = {}
         for key in dict.fromkeys(keys):
             if (model, key) in self._vectors:
                 self._vectors.move_to_end((model, key))
                 out[key] = self._vectors[(model, key)]
-        missing = [k for k in dict.fromkeys(keys) if k not in out]
+        missing = [k for k in dict.fromkeys(keys) if k not in out][:budget]
         # A batch at a time, each under the answer lock on its own: chat answers go on between batches.
         for start in range(0, len(missing), self.batch):
             batch = missing[start:start + self.batch]

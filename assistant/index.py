@@ -41,6 +41,7 @@ from .bm25 import BM25Index
 from .chunking import chunk_document, sentences_of
 from .corpus import corpus_hash, load_corpus
 from .embedding import Embedder
+from .generated import GITIGNORE
 from .errors import IndexCorruptError, IndexMissingError, IndexStaleError
 from .integrity import MappedVectors, digest_folder, load_vectors, verify
 from .models import Chunk, Document, Manifest, Occupation, Sentence
@@ -266,6 +267,8 @@ def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document],
     tmp = target.parent / f".{target.name}.building-{os.getpid()}"
     tmp.mkdir()
     try:
+        # An index is generated: whatever its name and wherever it is built, git ignores it.
+        (tmp / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
         _write_jsonl(tmp / "documents.jsonl", documents)
         _write_jsonl(tmp / "chunks.jsonl", chunks)
         _write_jsonl(tmp / "sentences.jsonl", sentences)

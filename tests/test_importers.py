@@ -136,3 +136,23 @@ def test_cli_import_then_build(onet_dir: Path, esco_csv: Path, tmp_path: Path, c
     loaded = load_index(Settings(corpus_dir=corpus, index_dir=index, embedder="hash"), "hash-384")
     assert loaded.manifest.document_count == 4
     assert loaded.manifest.chunk_count == (2 + 3 + 2 + 1) + (2 + 4)  # O*NET, then ESCO records
+
+
+def test_import_hint_names_an_index_of_its_own_and_git_ignores_both(onet_dir: Path, tmp_path: Path, capsys,
+                                                                     monkeypatch) -> None:
+    """Following the hint must not replace the default index, and nothing generated lands in git."""
+    monkeypatch.setenv("CAREERS_EMBEDDER", "hash")
+    monkeypatch.delenv("CAREERS_INDEX_DIR", raising=False)
+    corpus = tmp_path / "careers-corpus"
+    assert main(["import", "onet", str(onet_dir), "--corpus", str(corpus)]) == 0
+    out = capsys.readouterr().out
+    index = tmp_path / "careers-index"
+    assert f"--corpus {corpus} --index {index}`" in out
+    assert (corpus / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+    assert main(["build", "--quiet", "--corpus", str(corpus), "--index", str(index)]) == 0
+    assert (index / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+    # An index named on the command line is the one the hint names; an existing folder keeps its git status.
+    (tmp_path / "curated").mkdir()
+    assert main(["import", "onet", str(onet_dir), "--corpus", str(tmp_path / "curated"), "--index", "mine"]) == 0
+    assert "--index mine`" in capsys.readouterr().out
+    assert not (tmp_path / "curated" / ".gitignore").exists()

@@ -67,7 +67,7 @@ def test_build_then_load(settings: Settings, built, corpus_dir: Path) -> None:
         "hours": 3, "support": 3, "skills": 2, "weekends": 2}
     # Only the index folder and the corpus: no temporary or old folders left beside it.
     assert _listing(settings.index_dir.parent) == [".index.lock", "corpus", "index"]  # the lock file stays
-    assert _listing(settings.index_dir) == sorted([*index_module._FILES, "bm25"])
+    assert _listing(settings.index_dir) == sorted([*index_module._FILES, "bm25", ".gitignore"])
 
 
 def test_faiss_row_i_is_chunks_jsonl_line_i(settings: Settings, built) -> None:

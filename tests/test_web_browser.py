@@ -277,3 +277,15 @@ def test_hostile_markup_and_long_questions_show_as_text(page, server: Server):
     expect(too_long).to_contain_text("1,000")
     assert page.dialogs == []
     assert not [u for u in page.blocked if u.startswith(server.base)]
+
+
+@pytest.mark.slow
+def test_the_server_starts_quietly(server) -> None:
+    """One line says what is served where; no library chatter that reads like an error (FAISS's CPU-variant
+    probing, Chainlit's translation files, model-loading bars). Answers add one line each."""
+    lines = server.log.read_text(encoding="utf-8").splitlines()
+    assert "Serving the careers assistant on http://127.0.0.1:" in lines[0]
+    assert sum("Serving the careers assistant" in line for line in lines) == 1
+    text = "\n".join(lines)
+    for chatter in ("faiss.loader", "AVX512", "translation", "Loading weights", "Your app is available"):
+        assert chatter not in text

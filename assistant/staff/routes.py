@@ -21,4 +21,4 @@ def build_staff_router():
 
 # Filled in as the parts land: "auth:build_auth_router", "reports:build_reports_router",
 # "sources:build_sources_router".
-_PARTS: list[str] = ["reports:build_reports_router"]
+_PARTS: list[str] = ["sources:build_sources_router", "reports:build_reports_router"]

@@ -49,6 +49,7 @@ def _enforce_safe_config(config) -> None:
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET_LOGGERS = ("faiss.loader", "chainlit")
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -59,6 +60,11 @@ def configure_logging(level: int = logging.INFO) -> None:
     from .logs import route_all_logs
 
     logging.basicConfig(level=level, format=LOG_FORMAT)
+    # Start quietly: FAISS's loader logs each CPU variant it could not load ("Could not load library with
+    # AVX512 support due to: ModuleNotFoundError...", which reads like an error and is not), and Chainlit
+    # logs every translation file it writes and its own "Your app is available" line. Their warnings stay.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     for handler in logging.getLogger().handlers:
         handler.setFormatter(SafeLogFormatter(LOG_FORMAT))
     route_all_logs(LOG_FORMAT)  # again in serve(), once Chainlit and socket.io have made their loggers
@@ -98,7 +104,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: We
     asyncio.run(_prepare_database(web))  # nor an unwritable database
     durable = Durable(web)
     durable.open()  # the spool folder must be writable too; reads what an earlier run left
-    log.info("Loading the embedding model and the index from %s/ ...", settings.index_dir)
     assistant = Assistant(settings)
     service = AnswerService(assistant, UnansweredStore(make_engine(web), durable=durable),
                             max_history=web.max_history, log_questions=web.log_questions)
@@ -133,13 +138,14 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: We
     bounds = RequestLimits()
     wire(app, sio, web, bounds)
     served = harden(app, sio, bounds, SOCKET_IO_PATH, get_html_template(""))
-    log.info("Careers assistant: %d documents from %s; database %s", len(assistant.index.documents),
-             ", ".join(welcome.publishers), _redact(web.database_url))
     limits = (f"{web.rate_per_minute:g} question{'' if web.rate_per_minute == 1 else 's'} a minute per client, "
               f"bursts of {web.rate_burst:g}"
               if web.rate_per_minute > 0 else "no rate limit")
     reload = f"looking for a rebuilt index every {web.reload_seconds:g} s" if watcher else "live reload off"
-    log.info("Serving on http://%s:%d (pid %d); %s; %s", host, port, os.getpid(), limits, reload)
+    # The one start-up line: what is served, where, from what; then one line per answer (service.py).
+    log.info("Serving the careers assistant on http://%s:%d (pid %d): %d documents from %s in %s/; database %s; "
+             "%s; %s", host, port, os.getpid(), len(assistant.index.documents), ", ".join(welcome.publishers),
+             settings.index_dir, _redact(web.database_url), limits, reload)
     # log_config=None: uvicorn's own loggers go through the root handler and its safe formatter; so do
     # engine.io's and socket.io's, made when Chainlit was imported. No Server header: it names the stack.
     route_all_logs(LOG_FORMAT)

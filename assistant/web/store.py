@@ -17,7 +17,7 @@ from ..settings import Settings
 from .schema import ensure_schema, questions, unanswered
 from .settings import WebSettings
 
-Channel = Literal["chat", "api"]
+Channel = Literal["chat", "api", "cli"]
 
 
 class UnansweredQuestion(BaseModel):
@@ -132,6 +132,25 @@ async def _newest(web: WebSettings, limit: int) -> list[UnansweredQuestion]:
         return await UnansweredStore(engine).newest(limit)
     finally:
         await engine.dispose()
+
+
+async def _record_all(web: WebSettings, rows: list[tuple], channel: Channel) -> None:
+    engine = make_engine(web)
+    try:
+        await ensure_schema(engine)
+        store = UnansweredStore(engine)
+        for question, reason, *read_as in rows:  # read_as: the occupation and facet, when given
+            await store.record(question, reason, channel, *read_as)
+    finally:
+        await engine.dispose()
+
+
+def record_unanswered(web: WebSettings, rows: list[tuple], channel: Channel = "cli") -> None:
+    """Record what the assistant declined outside the server (`careers-assistant ask`): (question, reason)
+    or (question, reason, occupation, facet) rows, in the same table and database as the chat's, so
+    `unanswered` lists every abstention."""
+    if rows:
+        asyncio.run(_record_all(web, rows, channel))
 
 
 def _printable(text: str) -> str:

@@ -161,7 +161,7 @@ def test_overview_counts_each_days_outcomes_and_the_top_questions(staff):
     client, path, _ = staff
     for n, outcome in enumerate(["answer", "answer", "answer", "abstain", "uncovered", "clarify", "error"]):
         add_question(path, "What band do porters start on?" if n < 2 else f"question {n}", outcome, when(0, n))
-    add_question(path, "WHAT BAND do porters start on?", "answer", when(1))
+    add_question(path, "WHAT BAND do porters start on", "answer", when(1))
     add_question(path, "old question", "answer", when(40))  # before the 30 days: not counted
     page = client.get("/staff").text
     today = datetime.now(timezone.utc).date()
@@ -170,9 +170,9 @@ def test_overview_counts_each_days_outcomes_and_the_top_questions(staff):
     assert f"<tr><td>{today}</td><td>3</td><td>2</td><td>1</td><td>1</td></tr>" in page
     assert f"<tr><td>{yesterday}</td><td>1</td><td>0</td><td>0</td><td>0</td></tr>" in page
     assert "Last 30 days (UTC): 4 answered, 2 declined, 1 asked which occupation, 1 refused." in page
-    # The same words in any case are one question (shown as its first wording in sort order): asked 3
-    # times, answered each time.
-    assert "<tr><td>WHAT BAND do porters start on?</td><td>3</td><td>3 of 3</td></tr>" in page
+    # The same words in any case, with or without the question mark, are one question (shown as its first
+    # wording in sort order): asked 3 times, answered each time.
+    assert "<tr><td>WHAT BAND do porters start on</td><td>3</td><td>3 of 3</td></tr>" in page
     assert "old question" not in page
     assert page.count("<svg") == 2 and "<script" not in page and 'src="' not in page
     assert "Decline rate over the last 7 days: <strong>29%</strong>" in page  # 2 of 7 (refused left out)

@@ -70,6 +70,9 @@ def rate_line(days: list[str], rates: list[float | None], trend: list[float | No
     def flush() -> None:
         if len(run) > 1:
             parts.append(f'<polyline fill="none" stroke="#b3261e" stroke-width="2.5" points="{" ".join(run)}"/>')
+        elif run:  # a trend of one day is a point
+            x, y = run[0].split(",")
+            parts.append(f'<circle cx="{x}" cy="{y}" r="2.5" fill="#b3261e"/>')
         run.clear()
 
     def y_of(rate: float) -> float:

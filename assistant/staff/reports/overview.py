@@ -84,7 +84,7 @@ async def overview_body(settings: ReportSettings, engine, today: date | None = N
             f'<p class="muted">Declined: the pages did not say, or no page covers the occupation. Refused '
             f"questions (empty, too long, unreadable) are left out of the rate.</p>"
             f"<h2>Top questions</h2><table><tr><th>question</th><th>asked</th><th>answered</th></tr>{top_rows}</table>"
-            f'<p class="muted">The same words in any letter case count as one question. '
+            f'<p class="muted">The same words in any letter case, spacing or end punctuation count as one question. '
             f'See <a href="/staff/unanswered">Unanswered</a> for what the assistant could not answer.</p>')
 
 

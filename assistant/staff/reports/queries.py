@@ -63,17 +63,29 @@ async def counts_per_day(engine: AsyncEngine, first_day: str) -> list[DayCount]:
     return [DayCount(day=r.day, outcome=r.outcome, count=r.n) for r in rows]
 
 
-async def top_questions(engine: AsyncEngine, first_day: str, limit: int) -> list[TopQuestion]:
-    """The questions asked most often, the same words in any case counting as one (shown as its first
-    wording in sort order: the same on every database)."""
+async def top_questions(engine: AsyncEngine, first_day: str, limit: int, scan: int = 5000) -> list[TopQuestion]:
+    """The questions asked most often. The same words count as one whatever their case, spacing and end
+    punctuation (grouping.normalise), each shown as its first wording in sort order. The database
+    counts each lower-cased wording; the `scan` most asked of those are merged here."""
+    from .grouping import normalise
+
     key = func.lower(func.trim(questions.c.question))
     answered = func.sum(case((questions.c.outcome == "answer", 1), else_=0))
     query = (select(func.min(questions.c.question).label("q"), func.count().label("n"), answered.label("a"))
              .where(questions.c.asked_at >= first_day, questions.c.outcome != "error")
-             .group_by(key).order_by(func.count().desc(), key).limit(limit))
+             .group_by(key).order_by(func.count().desc(), key).limit(scan))
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
-    return [TopQuestion(question=r.q, count=r.n, answered=r.a or 0) for r in rows]
+    merged: dict[str, TopQuestion] = {}
+    for r in rows:
+        k = normalise(r.q)
+        if k in merged:
+            top = merged[k]
+            merged[k] = TopQuestion(question=min(top.question, r.q), count=top.count + r.n,
+                                    answered=top.answered + (r.a or 0))
+        else:
+            merged[k] = TopQuestion(question=r.q, count=r.n, answered=r.a or 0)
+    return sorted(merged.values(), key=lambda t: (-t.count, t.question))[:limit]
 
 
 async def unanswered_rows(engine: AsyncEngine, handled: bool, limit: int) -> list[UnansweredRow]:

@@ -330,6 +330,7 @@ def test_feedback_shows_thumbs_down_first_with_question_and_the_whole_answer(sta
     add_rated_answer(path, 1, "How much do porters earn?", 1, "clear", "hospital porter", "2026-06-02T10:00:00Z")
     add_rated_answer(path, 2, "and the hours?", 0, "wrong figure " + XSS, "hospital porter", "2026-06-01T10:00:00Z")
     add_rated_answer(path, 3, "What do gardeners do?", 0, None, None, "2026-06-03T10:00:00Z")
+    db(path, "update steps set metadata = '{not json' where id = 'a3'")  # unreadable metadata: no occupation
     page = client.get("/staff/feedback").text
     assert "3 rated answers: 2 thumbs down (shown first), 1 thumbs up." in page
     assert "What do gardeners do?" in page and "2026-06-03 10:00 UTC" in page  # newest thumbs down first

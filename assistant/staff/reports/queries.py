@@ -7,10 +7,11 @@ Durable writer when it has one (spooled, never lost, like every other write the 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Text, and_, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ...web.schema import feedbacks, questions, steps, unanswered
@@ -127,7 +128,8 @@ async def feedback_rows(engine: AsyncEngine, limit: int) -> list[FeedbackRow]:
     message."""
     run = steps.alias("run")
     query = (select(feedbacks.c.id, feedbacks.c.value, feedbacks.c.comment, feedbacks.c.forId,
-                    run.c.type, run.c.input, run.c.output, run.c.parentId, run.c.createdAt, run.c.metadata)
+                    run.c.type, run.c.input, run.c.output, run.c.parentId, run.c.createdAt,
+                    cast(run.c.metadata, Text).label("metadata"))
              .select_from(feedbacks.outerjoin(run, run.c.id == feedbacks.c.forId))
              .order_by(feedbacks.c.value.asc(), run.c.createdAt.desc(), feedbacks.c.id).limit(limit))
     async with engine.connect() as conn:
@@ -135,8 +137,10 @@ async def feedback_rows(engine: AsyncEngine, limit: int) -> list[FeedbackRow]:
         run_ids = [r["forId"] for r in rows if r["type"] == "run"]
         parents = [r["parentId"] for r in rows if r["parentId"]]
         children, users = {}, {}
+        message_columns = (steps.c.parentId, steps.c.output, cast(steps.c.metadata, Text).label("metadata"),
+                           steps.c.createdAt)
         for chunk in _chunks(run_ids):
-            found = await conn.execute(select(steps.c.parentId, steps.c.output, steps.c.metadata, steps.c.createdAt)
+            found = await conn.execute(select(*message_columns)
                                        .where(and_(steps.c.parentId.in_(chunk), steps.c.type == "assistant_message"))
                                        .order_by(steps.c.createdAt))
             for r in found.mappings():
@@ -150,12 +154,20 @@ async def feedback_rows(engine: AsyncEngine, limit: int) -> list[FeedbackRow]:
         # Feedback on the message itself (an older Chainlit, or a client) rates that message.
         message = children.get(r["forId"]) or (r if r["type"] == "assistant_message" else None)
         question = users.get(r["parentId"]) or (r["input"] if r["type"] == "run" else None)
-        meta = message["metadata"] if message is not None else None
+        meta = _json(message["metadata"]) if message is not None else None
         out.append(FeedbackRow(id=r["id"], value=r["value"], comment=r["comment"], for_id=r["forId"],
                                when=message["createdAt"] if message is not None else r["createdAt"],
                                question=question or None, answer=message["output"] if message is not None else None,
                                occupation=meta.get("occupation") if isinstance(meta, dict) else None))
     return out
+
+
+def _json(text: str | None) -> object:
+    """A step's metadata as written (JSON text); anything unreadable is no metadata, not a failed page."""
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
 
 
 def _chunks(values: list, size: int = 500):

@@ -108,8 +108,9 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
         now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
         example = await question_of(engine, ids[0])  # what the group was about, for the audit log
         await mark_handled(engine, state().durable, ids, now)
+        plural = "" if len(ids) == 1 else "s"
         await audit(engine, user.name, "unanswered.handled",
-                    f"{len(ids)} question{'' if len(ids) == 1 else 's'} like “{(example or '?')[:120]}” (ids {_span(ids)})")
+                    f"{len(ids)} question{plural} like “{(example or '?')[:120]}” (ids {_span(ids)})")
         return RedirectResponse(f"/staff/unanswered?marked={len(ids)}", status_code=303)
 
 

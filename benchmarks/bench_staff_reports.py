@@ -146,7 +146,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "staff_reports.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     c, g = figures["coverage"], figures["grouping"]
-    md = ["# Staff reports at taxonomy size", "", "`CAREERS_SHARED=/work/shared python benchmarks/bench_staff_reports.py` "
+    md = ["# Staff reports at taxonomy size", "",
+          "`CAREERS_SHARED=/work/shared python benchmarks/bench_staff_reports.py` "
           f"(ESCO + O*NET: {c['occupations']:,} occupations, {c['pages']:,} pages, {c['sentences']:,} sentences; "
           "2 shared cores)", "", "| coverage map | time |", "|---|---|",
           f"| first page (50 occupations), cold | {c['first_page_cold_ms']:.0f} ms |",

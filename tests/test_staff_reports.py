@@ -416,7 +416,8 @@ def test_a_bad_faq_file_gets_the_clis_message_not_a_traceback(staff, tmp_path, d
 def test_faq_upload_limits_and_a_missing_file(staff):
     client, _, _ = staff
     assert "Choose a CSV file" in client.post("/staff/faq", data={"csrf": CSRF}).text
-    big = client.post("/staff/faq", data={"csrf": CSRF}, files={"csv": ("big.csv", b"question,expected\n" + b"x" * 3000)})
+    too_big = b"question,expected\n" + b"x" * 3000
+    big = client.post("/staff/faq", data={"csrf": CSRF}, files={"csv": ("big.csv", too_big)})
     assert big.status_code == 400 and "big.csv is over 2 KB" in big.text
     rows = "question,expected\n" + "".join(f"What band do porters start on {n}?,band\n" for n in range(6))
     many = client.post("/staff/faq", data={"csrf": CSRF}, files={"csv": ("many.csv", rows.encode())})

@@ -93,11 +93,12 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
                 print(("\n" if i else "") + f"Q: {answer.question}")
             print(as_text(answer), flush=True)
     if not args.no_record:
-        _record_abstentions([(a.question, a.reason) for a in answers if a.abstained and not a.error])
+        _record_abstentions([(a.question, a.reason, a.occupation, a.facet.value if a.facet else None)
+                             for a in answers if a.abstained and not a.error])
     return 0
 
 
-def _record_abstentions(rows: list[tuple[str, str | None]]) -> None:
+def _record_abstentions(rows: list[tuple]) -> None:
     """Every abstention is recorded for staff, the CLI's too (channel "cli"); the answer was already
     printed, so a database that cannot be written costs a warning, never the command."""
     if not rows:
@@ -246,8 +247,8 @@ def parser() -> argparse.ArgumentParser:
     u = sub.add_parser("unanswered", help="list questions the assistant could not answer")
     u.add_argument("--limit", type=int, default=100)
     u.add_argument("--json", action="store_true")
-    r = sub.add_parser("purge", help="delete stored conversations, feedback and unanswered questions older "
-                                     "than N days")
+    r = sub.add_parser("purge", help="delete stored conversations, feedback, unanswered questions and "
+                                     "question outcomes older than N days")
     r.add_argument("--older-than", type=float, metavar="DAYS",
                    help="age in days (default 90, or $CAREERS_RETENTION_DAYS)")
     r.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")

@@ -8,12 +8,13 @@ add to the lexical query, and for pay, band and hours a pattern that pulls the f
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
 import yaml
 
-from .models import Facet
+from .models import Document, Facet, Sentence
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,24 @@ def detect(question: str) -> list[Facet]:
 TOPIC_WORDS = frozenset(w.lower() for r in RULES for w in re.findall(r"[a-z]+", f"{r.label} {r.expansion}".lower())) | {
     "work", "working", "job", "jobs", "career", "careers", "guide", "profile", "information", "overview", "salary",
     "requirements", "qualities"}
+
+
+def page_evidence(doc: Document, sentences: Iterable[Sentence]) -> dict[Facet, list[Sentence]]:
+    """The sentences of one page that give evidence for each facet, in reading order: what the build
+    reads to know which facets an occupation's pages answer (index.enrich: the starters) and what the
+    staff coverage map counts and quotes. A lead paragraph (before any heading, near the top) says
+    what the job is, so it is evidence for duties (see evidence.lead_hits)."""
+    found: dict[Facet, list[Sentence]] = {}
+    rows = list(sentences)
+    for s in rows:
+        text = doc.text[s.start:s.end]
+        for rule in RULES:
+            if rule.is_evidence(text, s.section):
+                found.setdefault(rule.facet, []).append(s)
+    lead = next((b for b in doc.blocks[:3] if b.kind == "paragraph" and b.section is None), None)
+    if lead is not None:
+        duties = found.setdefault(Facet.duties, [])
+        have = {(s.start, s.end) for s in duties}
+        duties += [s for s in rows if lead.start <= s.start < lead.end and (s.start, s.end) not in have]
+        duties.sort(key=lambda s: s.start)
+    return found

@@ -378,17 +378,12 @@ def enrich(occupations: list[Occupation], documents: list[Document],
            sentences: list[Sentence]) -> list[Occupation]:
     """Each occupation with the facets its pages have evidence for (the welcome screen's starters
     offer only questions the pages can answer) and the name its pages use most."""
-    from .facets import RULES  # the facet rules are the query side's; only the build needs them here
+    from .facets import RULES, page_evidence  # the facet rules are the query side's; only the build needs them
 
-    by_id = {d.meta.doc_id: d for d in documents}
-    found: dict[str, set[str]] = {}
+    by_doc: dict[str, list[Sentence]] = {}
     for s in sentences:
-        text = by_id[s.doc_id].text[s.start:s.end]
-        have = found.setdefault(s.doc_id, set())
-        have.update(r.facet.value for r in RULES if r.facet.value not in have and r.is_evidence(text, s.section))
-    for doc in documents:  # a lead paragraph says what the job is (see evidence.lead_hits)
-        if any(b.kind == "paragraph" and b.section is None for b in doc.blocks[:3]):
-            found.setdefault(doc.meta.doc_id, set()).add("duties")
+        by_doc.setdefault(s.doc_id, []).append(s)
+    found = {d.meta.doc_id: {f.value for f in page_evidence(d, by_doc.get(d.meta.doc_id, []))} for d in documents}
     order = [r.facet.value for r in RULES]
 
     # The name the pages use most, counted as the matcher reads them (the longest name at each place:

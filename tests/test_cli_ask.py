@@ -44,3 +44,17 @@ def test_an_unwritable_database_costs_a_warning_not_the_answer(settings, built, 
     captured = capsys.readouterr()
     assert captured.out.strip()
     assert "not recorded" in captured.err and "CAREERS_DATABASE_URL" in captured.err
+
+
+def test_cli_abstentions_keep_what_the_assistant_read_the_question_as(settings, built, tmp_path: Path,
+                                                                      monkeypatch, capsys) -> None:
+    import json
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'staff.db'}"
+    monkeypatch.setenv("CAREERS_DATABASE_URL", url)
+    monkeypatch.setenv("CAREERS_EMBEDDER", "hash")
+    assert main(["ask", "--json", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir),
+                 "How much annual leave do support workers get?"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["abstained"] and answer["facet"] == "benefits" and answer["occupation"] == "support worker"
+    assert [(r.occupation, r.facet) for r in _rows(url)] == [("support worker", "benefits")]

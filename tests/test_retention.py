@@ -49,6 +49,8 @@ def fill(web: WebSettings) -> None:
         for when in ("2026-01-15T10:00:00.000000+00:00", "2026-05-31T10:00:00.000000+00:00"):
             db.execute("insert into unanswered (question, asked_at, channel) values (?, ?, 'chat')",
                        (f"asked {when[:10]}", when))
+            db.execute("insert into questions (question, asked_at, channel, outcome) values (?, ?, 'chat', 'answer')",
+                       (f"asked {when[:10]}", when))
 
 
 def ids(web: WebSettings, table: str, column: str = "id") -> set:
@@ -72,11 +74,13 @@ def run_purge(web: WebSettings, days: float, dry_run: bool = False) -> dict[str,
 def test_purge_deletes_old_conversations_whole_and_old_unanswered_questions(web):
     fill(web)
     counts = run_purge(web, 90)
-    assert counts == {"feedbacks": 2, "elements": 1, "steps": 4, "threads": 1, "users": 0, "unanswered": 1}
+    assert counts == {"feedbacks": 2, "elements": 1, "steps": 4, "threads": 1, "users": 0, "unanswered": 1,
+                      "questions": 1}
     assert ids(web, "threads") == {"t-new"}
     assert ids(web, "steps") == {"t-new-user", "t-new-run", "t-new-answer"}
     assert ids(web, "feedbacks") == {"f-t-new"} and ids(web, "elements") == {"e-t-new"}
     assert ids(web, "unanswered", "question") == {"asked 2026-05-31"}
+    assert ids(web, "questions", "question") == {"asked 2026-05-31"}
 
 
 def test_dry_run_counts_but_deletes_nothing(web):
@@ -90,6 +94,7 @@ def test_a_short_retention_deletes_everything_older(web):
     assert run_purge(web, 2)["threads"] == 2
     assert ids(web, "steps") == set() and ids(web, "unanswered", "question") == {"asked 2026-05-31"}
     assert run_purge(web, 1)["unanswered"] == 1  # asked 26 hours before NOW
+    assert ids(web, "questions", "question") == set()
     with pytest.raises(ValueError):
         run_purge(web, -1)
 

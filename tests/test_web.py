@@ -151,7 +151,8 @@ def test_unanswered_store_lists_newest_first(web: WebSettings, capsys):
     assert print_unanswered(Settings(), as_json=True, web=web) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["question"] for r in rows] == ["Do nurses\x1b[31m work nights?", "How much does a paramedic earn?"]
-    assert set(rows[0]) == {"question", "asked_at", "reason", "channel"}  # nothing personal
+    # nothing personal: what was asked, when, why it was not answered, and what it was read as
+    assert set(rows[0]) == {"question", "asked_at", "reason", "channel", "occupation", "facet"}
     assert print_unanswered(Settings(), limit=1, web=web) == 0
     text = capsys.readouterr().out
     assert "Do nurses\ufffd[31m work nights?" in text and "paramedic" not in text and "\x1b" not in text
@@ -235,9 +236,15 @@ def test_schema_adds_columns_an_older_database_lacks(web: WebSettings):
 class MemoryStore:
     def __init__(self) -> None:
         self.rows: list[tuple[str, str | None, str]] = []
+        self.asked: list = []
+        self.read_as: list[tuple[str | None, str | None]] = []
 
-    async def record(self, question, reason, channel) -> None:
+    async def record(self, question, reason, channel, occupation=None, facet=None, asked_at=None) -> None:
         self.rows.append((question, reason, channel))
+        self.read_as.append((occupation, facet))
+
+    async def record_question(self, row) -> None:
+        self.asked.append(row)
 
 
 def test_service_records_abstentions_but_not_refusals(hash_assistant):
@@ -250,6 +257,15 @@ def test_service_records_abstentions_but_not_refusals(hash_assistant):
     asyncio.run(svc.converse(svc.conversation(), "x" * 1001, "chat"))
     asyncio.run(svc.converse(svc.conversation(), "what band do OT support workers start on?", "chat"))
     assert store.rows == [("How much does a paramedic earn?", out.reason, "chat")]
+    assert store.read_as == [(None, "pay")]  # no pages about paramedics: no occupation, the topic pay
+    # Every question's outcome is kept for the staff overview, the refusal shortened as the core shows it.
+    assert [(r.outcome, r.facet, r.channel) for r in store.asked] == [
+        ("uncovered", "pay", "chat"), ("error", None, "chat"), ("answer", "band", "chat")]
+    assert store.asked[1].question == "x" * 200 and store.asked[2].occupation == out_band_occupation(hash_assistant)
+
+
+def out_band_occupation(assistant) -> str:
+    return assistant.ask("what band do OT support workers start on?").occupation
 
 
 def test_service_replays_history_given_as_text(hash_assistant):

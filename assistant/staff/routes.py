@@ -27,5 +27,6 @@ def build_staff_router():
 # One line per part of the console; each module's factory returns its APIRouter.
 _PARTS: list[str] = [
     "auth:build_auth_router",
+    "reports:build_reports_router",
     "sources:build_sources_router",
 ]

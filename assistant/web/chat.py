@@ -181,7 +181,8 @@ async def _send(reply: ChatReply) -> None:
     elements = [cl.Text(name=p.name, content=p.content, display="side") for p in reply.sources]
     actions = [cl.Action(name=ASK_ACTION, payload={"question": s}, label=s, tooltip="Ask this next")
                for s in reply.suggestions]
-    await cl.Message(content=reply.content, elements=elements, actions=actions).send()
+    metadata = {"occupation": reply.occupation} if reply.occupation else None
+    await cl.Message(content=reply.content, elements=elements, actions=actions, metadata=metadata).send()
 
 
 def session_client(environ: dict, trust_forwarded_for: bool) -> str:

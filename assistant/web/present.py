@@ -32,6 +32,9 @@ class ChatReply(BaseModel):
     suggestions: list[str]
     abstained: bool
     refused: bool  # the question itself was refused (empty, too long, junk)
+    # The occupation the answer is about (display name), kept in the message's metadata so staff can
+    # filter feedback by occupation (a follow-up question need not name it).
+    occupation: str | None = None
 
 
 def element_name(n: int) -> str:
@@ -105,7 +108,7 @@ def reply_for(answer: Answer) -> ChatReply:
         listing = "\n".join(f"- {source_line(n, c)}" for n, c in enumerate(answer.citations, start=1))
         content += "\n\n**Sources** (select a number to read the quoted passage):\n\n" + listing
     return ChatReply(content=content, sources=sources, suggestions=_suggestions(answer),
-                     abstained=answer.abstained, refused=False)
+                     abstained=answer.abstained, refused=False, occupation=answer.occupation)
 
 
 def apology() -> ChatReply:

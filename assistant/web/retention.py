@@ -1,8 +1,8 @@
-"""`careers-assistant purge --older-than DAYS`: delete stored conversations, feedback and unanswered
-questions older than DAYS (README: what is stored where, and for how long).
+"""`careers-assistant purge --older-than DAYS`: delete stored conversations, feedback, unanswered
+questions and question outcomes older than DAYS (README: what is stored where, and for how long).
 
 Times are compared as ISO 8601 text, which is how every one of these tables stores them:
-`unanswered.asked_at` (UTC, ours), `threads.createdAt` and `steps.createdAt` (Chainlit's). Chainlit
+`unanswered.asked_at` and `questions.asked_at` (UTC, ours), `threads.createdAt` and `steps.createdAt` (Chainlit's). Chainlit
 writes a thread's createdAt in the server's local time with a "Z" suffix, so on a server not running
 on UTC a thread may be kept or purged up to the UTC offset early or late: hours, against a retention
 counted in days.
@@ -18,7 +18,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..settings import Settings
-from .schema import elements, ensure_schema, feedbacks, steps, threads, unanswered, users
+from .schema import elements, ensure_schema, feedbacks, questions, steps, threads, unanswered, users
 from .settings import WebSettings
 from .store import make_engine
 
@@ -56,6 +56,7 @@ async def purge(engine: AsyncEngine, older_than_days: float, now: datetime | Non
         "users": delete(users).where(users.c.createdAt < cut,
                                      users.c.id.not_in(select(threads.c.userId).where(threads.c.userId.is_not(None)))),
         "unanswered": delete(unanswered).where(unanswered.c.asked_at < cut),
+        "questions": delete(questions).where(questions.c.asked_at < cut),
     }
     counts: dict[str, int] = {}
     async with engine.begin() as conn:

@@ -1,5 +1,5 @@
-"""The database tables: the five Chainlit's SQLAlchemy data layer writes, plus our `unanswered` and
-`spool_replayed`, and the staff console's `staff_*` tables.
+"""The database tables: the five Chainlit's SQLAlchemy data layer writes, plus our `unanswered`,
+`questions` and `spool_replayed`, and the staff console's `staff_*` tables.
 
 Chainlit ships no schema for its SQLAlchemyDataLayer: it builds INSERTs from whatever keys a step,
 element or feedback dict has (chainlit/data/sql_alchemy.py, step.py, message.py, element.py, types.py),
@@ -11,7 +11,7 @@ UUID strings), JSON is JSONB and tags are TEXT[] on PostgreSQL, where Chainlit b
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, Table, Text, inspect
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, Table, Text, inspect
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -110,7 +110,30 @@ unanswered = Table(
     Column("asked_at", Text, nullable=False),  # ISO 8601 UTC: sorts as text on every database
     Column("reason", Text),  # the assistant's own words, e.g. "I have no pages about Xs."
     Column("channel", Text, nullable=False),  # "chat" or "api"
+    # What the assistant read the question as, so staff see which occupation and topic lack pages:
+    # the occupation's display name (None when it named none, or one no page covers) and the facet.
+    Column("occupation", Text),
+    Column("facet", Text),
+    # When a member of staff marked it handled on /staff/unanswered (None: still to look at).
+    Column("handled_at", Text),
 )
+
+# Every question's outcome, for the staff overview (answered / declined / refused per day, the top
+# questions). Like `unanswered`: no user, session or thread id, and the question redacted.
+questions = Table(
+    "questions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("asked_at", Text, nullable=False),  # ISO 8601 UTC
+    Column("channel", Text, nullable=False),  # "chat" or "api"
+    # Answer.outcome: answer, abstain (the pages don't say), uncovered (no pages about the occupation),
+    # clarify (asked which occupation), error (the question itself was refused).
+    Column("outcome", Text, nullable=False),
+    Column("occupation", Text),
+    Column("facet", Text),
+    Column("reason", Text),
+    Column("question", Text, nullable=False),
+)
+Index("questions_asked_at", questions.c.asked_at)  # every staff report reads a span of days
 
 # Keys of the spooled writes already replayed (durable.py): a replay inserts its key in the same
 # transaction as the write, so a write is stored exactly once even if the spool is replayed again.

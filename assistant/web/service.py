@@ -1,4 +1,5 @@
-"""One loaded Assistant shared by the chat and the API: answers off the event loop, logs abstentions.
+"""One loaded Assistant shared by the chat and the API: answers off the event loop, records every
+question's outcome (the staff overview) and the abstentions (the unanswered list).
 
 The Assistant can be swapped while serving (reload.py): each request reads the current one once and
 answers entirely on it, so a rebuild shows as the old index or the new one, never a mix.
@@ -10,17 +11,20 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import TypeVar
 
 from ..models import Answer, Turn
 from ..pipeline import Assistant, Conversation
 from ..privacy import for_log
-from .limits import UNREADABLE, checked_turn, encodable, refused
-from .store import Channel, UnansweredStore
+from .limits import UNREADABLE, checked_turn, encodable, refused, scrub
+from .store import AskedQuestion, Channel, UnansweredStore
 
 log = logging.getLogger(__name__)
 
 HistoryItem = str | Turn
+T = TypeVar("T")
 
 
 class AnswerService:
@@ -69,9 +73,21 @@ class AnswerService:
         started = time.perf_counter()
         answer = await asyncio.to_thread(self._converse, conversation, question, history)
         self._log(answer, question, channel, time.perf_counter() - started)
-        if answer.abstained and not answer.error:
-            await self._record(answer, channel)
+        await self._record(answer, question, channel)
         return answer
+
+    async def exclusive(self, work: Callable[[Assistant], T]) -> T:
+        """Run `work` on the current Assistant in a worker thread, under the same lock as answers (the
+        core is not shared between threads): the staff pages' FAQ check and question grouping."""
+        def run() -> T:
+            with self._lock:
+                return work(self.assistant)
+
+        return await asyncio.to_thread(run)
+
+    async def encode(self, texts: list[str]):
+        """Unit vectors of `texts` from the loaded model (staff pages group similar questions with it)."""
+        return await self.exclusive(lambda assistant: assistant.embedder.encode(texts))
 
     def _log(self, answer: Answer, question: str, channel: Channel, seconds: float) -> None:
         outcome = "refused" if answer.error else "abstained" if answer.abstained else "answered"
@@ -80,10 +96,20 @@ class AnswerService:
         text = f" question={for_log(question, 120)}" if self.log_questions else ""
         log.info("%s %s facet=%s ms=%.0f%s", channel, outcome, facet, seconds * 1000, text)
 
-    async def _record(self, answer: Answer, channel: Channel) -> None:
+    async def _record(self, answer: Answer, asked: str, channel: Channel) -> None:
         if self.store is None:
             return
+        facet = answer.facet.value if answer.facet else None
+        # A refused question (too long, not text) is kept as the core shows it: its first 200 characters,
+        # made storable (a lone surrogate would fail the INSERT). A refusal made before the core saw the
+        # question leaves outcome at its default, so error decides.
+        row = AskedQuestion(question=scrub(answer.question or asked), asked_at=datetime.now(timezone.utc),
+                            channel=channel, outcome="error" if answer.error else answer.outcome,
+                            occupation=answer.occupation, facet=facet, reason=answer.reason)
         try:
-            await self.store.record(answer.question, answer.reason, channel)
+            await self.store.record_question(row)
+            if answer.abstained and not answer.error:
+                await self.store.record(answer.question, answer.reason, channel, occupation=answer.occupation,
+                                        facet=facet, asked_at=row.asked_at)
         except Exception:  # the user still gets the answer; staff lose one row, and the log says why
-            log.exception("Could not record an unanswered question")
+            log.exception("Could not record a question's outcome")

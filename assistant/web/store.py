@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ..privacy import redact
 from ..settings import Settings
-from .schema import ensure_schema, unanswered
+from .schema import ensure_schema, questions, unanswered
 from .settings import WebSettings
 
 Channel = Literal["chat", "api", "cli"]
@@ -25,6 +25,20 @@ class UnansweredQuestion(BaseModel):
     asked_at: datetime
     reason: str | None = None
     channel: Channel
+    occupation: str | None = None  # what the assistant read the question as being about
+    facet: str | None = None
+
+
+class AskedQuestion(BaseModel):
+    """One row of `questions`: every question's outcome, for the staff overview."""
+
+    question: str
+    asked_at: datetime
+    channel: Channel
+    outcome: str  # Answer.outcome
+    occupation: str | None = None
+    facet: str | None = None
+    reason: str | None = None
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -65,8 +79,10 @@ def make_engine(web: WebSettings, pooled: bool = True) -> AsyncEngine:
     return tune_sqlite(create_async_engine(web.database_url, poolclass=NullPool))
 
 
-_INSERT = ("INSERT INTO unanswered (question, asked_at, reason, channel) "
-           "VALUES (:question, :asked_at, :reason, :channel)")
+_INSERT = ("INSERT INTO unanswered (question, asked_at, reason, channel, occupation, facet) "
+           "VALUES (:question, :asked_at, :reason, :channel, :occupation, :facet)")
+_INSERT_QUESTION = ("INSERT INTO questions (asked_at, channel, outcome, occupation, facet, reason, question) "
+                    "VALUES (:asked_at, :channel, :outcome, :occupation, :facet, :reason, :question)")
 
 
 class UnansweredStore:
@@ -77,25 +93,42 @@ class UnansweredStore:
         self.engine = engine
         self.durable = durable
 
-    async def record(self, question: str, reason: str | None, channel: Channel) -> None:
+    async def record(self, question: str, reason: str | None, channel: Channel, occupation: str | None = None,
+                     facet: str | None = None, asked_at: datetime | None = None) -> None:
         # Staff need the question, not the email address or phone number someone typed into it; the
         # reason can echo the question's words, so it is redacted too.
-        row = UnansweredQuestion(question=redact(question), asked_at=datetime.now(timezone.utc),
-                                 reason=redact(reason) if reason else reason, channel=channel)
-        values = {"question": row.question, "asked_at": row.asked_at.isoformat(timespec="microseconds"),
-                  "reason": row.reason, "channel": row.channel}
+        row = UnansweredQuestion(question=redact(question), asked_at=asked_at or datetime.now(timezone.utc),
+                                 reason=redact(reason) if reason else reason, channel=channel,
+                                 occupation=occupation, facet=facet)
+        values = {"question": row.question, "asked_at": _when(row.asked_at), "reason": row.reason,
+                  "channel": row.channel, "occupation": row.occupation, "facet": row.facet}
+        await self._write(_INSERT, unanswered, values)
+
+    async def record_question(self, row: AskedQuestion) -> None:
+        """Every question's outcome (the overview's counts per day); redacted like `record`."""
+        values = {"asked_at": _when(row.asked_at), "channel": row.channel, "outcome": row.outcome,
+                  "occupation": row.occupation, "facet": row.facet,
+                  "reason": redact(row.reason) if row.reason else row.reason, "question": redact(row.question)}
+        await self._write(_INSERT_QUESTION, questions, values)
+
+    async def _write(self, statement: str, table, values: dict) -> None:
         if self.durable is not None:
-            await self.durable.execute(_INSERT, values)
+            await self.durable.execute(statement, values)
             return
         async with self.engine.begin() as conn:
-            await conn.execute(insert(unanswered).values(**values))
+            await conn.execute(insert(table).values(**values))
 
     async def newest(self, limit: int = 100) -> list[UnansweredQuestion]:
-        query = (select(unanswered.c.question, unanswered.c.asked_at, unanswered.c.reason, unanswered.c.channel)
+        query = (select(unanswered.c.question, unanswered.c.asked_at, unanswered.c.reason, unanswered.c.channel,
+                        unanswered.c.occupation, unanswered.c.facet)
                  .order_by(unanswered.c.asked_at.desc(), unanswered.c.id.desc()).limit(max(limit, 0)))
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [UnansweredQuestion.model_validate(dict(r)) for r in rows]
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 async def _newest(web: WebSettings, limit: int) -> list[UnansweredQuestion]:
@@ -107,20 +140,21 @@ async def _newest(web: WebSettings, limit: int) -> list[UnansweredQuestion]:
         await engine.dispose()
 
 
-async def _record_all(web: WebSettings, rows: list[tuple[str, str | None]], channel: Channel) -> None:
+async def _record_all(web: WebSettings, rows: list[tuple], channel: Channel) -> None:
     engine = make_engine(web)
     try:
         await ensure_schema(engine)
         store = UnansweredStore(engine)
-        for question, reason in rows:
-            await store.record(question, reason, channel)
+        for question, reason, *read_as in rows:  # read_as: the occupation and facet, when given
+            await store.record(question, reason, channel, *read_as)
     finally:
         await engine.dispose()
 
 
-def record_unanswered(web: WebSettings, rows: list[tuple[str, str | None]], channel: Channel = "cli") -> None:
-    """Record (question, reason) pairs the assistant declined outside the server (`careers-assistant ask`),
-    in the same table and database as the chat's, so `unanswered` lists every abstention."""
+def record_unanswered(web: WebSettings, rows: list[tuple], channel: Channel = "cli") -> None:
+    """Record what the assistant declined outside the server (`careers-assistant ask`): (question, reason)
+    or (question, reason, occupation, facet) rows, in the same table and database as the chat's, so
+    `unanswered` lists every abstention."""
     if rows:
         asyncio.run(_record_all(web, rows, channel))
 

@@ -131,7 +131,7 @@ def test_people_ask_then_the_adviser_signs_in(console, browser):  # noqa: F811
 
         hostile = ask(chat, XSS_Q)
         expect(chat.locator('[data-step-type="user_message"]').last).to_have_text(XSS_Q)
-        expect(hostile).to_contain_text("can't answer")
+        expect(hostile).to_contain_text("I have no pages about astronauts")
         reply = ask(chat, BAND_Q)
         expect(reply).to_contain_text("band 3")
         reply.locator(".negative-feedback-off").click()

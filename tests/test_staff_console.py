@@ -307,7 +307,8 @@ def test_a_page_for_a_new_occupation_builds_and_the_chat_answers_from_it(console
     while not _get_json(f"{console.base}/api/ask", {"question": NEW_Q})["citations"]:
         assert time.monotonic() < deadline, "the chat did not pick up the new index"
         time.sleep(0.5)
-    with open_chat(browser, console.server) as chat:
+    # Two occupations now: the starters name theirs ("Pay: beekeeper", ...).
+    with open_chat(browser, console.server, ready='[id^="starter-"]') as chat:
         reply = ask(chat, NEW_Q)
         expect(reply).to_contain_text("£27,400")
         expect(reply).not_to_contain_text("can't answer")

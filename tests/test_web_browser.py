@@ -122,8 +122,9 @@ def browser():
 
 
 @contextmanager
-def open_chat(browser, server: Server, init_script: str | None = None):
-    """A fresh page with the chat loaded and its websocket open; `init_script` runs before the page's own."""
+def open_chat(browser, server: Server, init_script: str | None = None, ready: str = "#starter-pay-band"):
+    """A fresh page with the chat loaded and its websocket open; `init_script` runs before the page's own;
+    `ready` is the starter waited for (the starters follow the occupations the index holds)."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     if init_script:
         context.add_init_script(init_script)
@@ -143,7 +144,7 @@ def open_chat(browser, server: Server, init_script: str | None = None):
     # Chainlit drops a message sent before its websocket is open: wait for the socket, then the starters.
     with page.expect_websocket():
         page.goto(server.base)
-    page.locator("#starter-pay-band").wait_for()
+    page.locator(ready).first.wait_for()
     try:
         yield page
     finally:

@@ -370,8 +370,8 @@ def test_coverage_map_counts_pages_per_topic_dates_and_marks_gaps_and_old_figure
     # Pay and band: one page, last updated 2019 (over 2 years ago); hours: the 2025 page (2019 is older,
     # but only the page about shifts says hours).
     assert ('<td class=warn><a href="/staff/coverage/quotes?occupation=hospital-porter&amp;topic=pay">1 page</a>'
-            '<br><span class="bad">2019-03-01 (old)</span></td>') in porter
-    assert 'topic=hours">1 page</a><br><span class="muted">2025-06-01</span></td>' in porter
+            '<br><span class="bad"><span class="date">2019-03-01</span> (old)</span></td>') in porter
+    assert 'topic=hours">1 page</a><br><span class="muted"><span class="date">2025-06-01</span></span></td>' in porter
     assert "(old)</span></td>" not in client.get("/staff/coverage?page=2&years=10").text
     found = client.get("/staff/coverage", params={"q": "PORT"}).text
     assert "1 of 2 occupations matching &#x27;PORT&#x27;" in found and "<th>hospital porter<br>" in found

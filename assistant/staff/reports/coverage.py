@@ -27,7 +27,10 @@ def cutoff(years: float, today: date | None = None) -> date:
 
 # The map is wider than a screen: it scrolls inside its own box (a style element: the CSP allows
 # those, not style attributes).
-_STYLE = "<style>.scroll{overflow-x:auto}.scroll td,.scroll th{min-width:6.5rem}</style>"
+# Small enough that the twelve topics fit a laptop's width (the page scrolls sideways when they do not);
+# a date is never split at its hyphens.
+_STYLE = ("<style>.scroll{overflow-x:auto}.scroll table{font-size:.8rem}.scroll td,.scroll th{padding:.3rem .35rem}"
+          ".scroll .date{white-space:nowrap}</style>")
 
 
 def _cell(occupation_id: str, topic: Facet, cell: Cell, before: date) -> str:
@@ -35,8 +38,8 @@ def _cell(occupation_id: str, topic: Facet, cell: Cell, before: date) -> str:
         return '<td class="empty">—<br><span class="muted">no page</span></td>'
     stale = cell.stale(before)
     n = len(cell.pages)
-    when = (f'<span class="bad">{cell.oldest.isoformat()} (old)</span>' if stale else
-            f'<span class="muted">{cell.oldest.isoformat()}</span>') if cell.oldest else ""
+    day = f'<span class="date">{cell.oldest.isoformat()}</span>' if cell.oldest else ""
+    when = (f'<span class="bad">{day} (old)</span>' if stale else f'<span class="muted">{day}</span>') if day else ""
     undated = f'<span class="muted">{"+" if cell.oldest else ""}{cell.undated} undated</span>' if cell.undated else ""
     href = link("/staff/coverage/quotes", occupation=occupation_id, topic=topic.value)
     return (f'<td{" class=warn" if stale else ""}><a href="{href}">{n} page{"" if n == 1 else "s"}</a>'

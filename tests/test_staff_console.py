@@ -16,6 +16,8 @@ Set CAREERS_STAFF_SCREENSHOTS=docs to refresh docs/staff-<page>.png (full-page).
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import shutil
@@ -37,7 +39,8 @@ NAME, PASSWORD = "jo.adviser", "a long staff password 2"
 XSS_Q = "<img src=x onerror=alert(1)>how much do astronauts earn?"
 DECLINED = ("Do firefighters work night shifts?", "Do firefighters have to work nights?")
 COMMENT = "Which band after two years? <b>not said</b>"
-NEW_PAGE = ("---\nid: test-board-beekeeper\ntitle: Beekeeper (job profile)\npublisher: Test Board\n"
+HOSTILE_TITLE = "Beekeeper <img src=x onerror=alert(3)> (job profile)"  # an uploaded page's markup stays text
+NEW_PAGE = ("---\nid: test-board-beekeeper\ntitle: " + HOSTILE_TITLE + "\npublisher: Test Board\n"
             "url: https://example.org/test-board/beekeeper\nlast_updated: 2026-03-01\n"
             "occupation: beekeeper\noccupation_id: beekeeper\naliases: [apiarist, bee farmer]\n---\n"
             "Beekeeper\n\nSalary\n\nBeekeepers in Test County earn £27,400 a year on average.\n\n"
@@ -204,6 +207,11 @@ def test_the_two_alike_declined_questions_are_one_group_marked_handled(console):
     assert group.count() == 1 and DECLINED[1] in group.inner_text()
     assert group.locator("td").nth(2).inner_text() == "2"
     assert group.locator("td").nth(7).inner_text().strip() not in ("", "none given")  # why it declined
+    with page.expect_download() as download_info:  # the same groups, for a spreadsheet
+        page.click("text=Download as CSV")
+    rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8-sig"))))
+    pair = next(r for r in rows if DECLINED[0] in r["questions"])
+    assert pair["count"] == "2" and DECLINED[1] in pair["questions"] and any(r["questions"] == XSS_Q for r in rows)
     with page.expect_navigation():
         group.get_by_role("button", name="Mark handled").click()
     assert page.locator(".flash").first.inner_text() == "Marked 2 questions handled."
@@ -306,7 +314,13 @@ def test_a_page_for_a_new_occupation_builds_and_the_chat_answers_from_it(console
     assert "Indexed 6 documents" in page.inner_text("#build")
     assert (console.corpus / "beekeeper.md").exists()
     console.go("/staff/sources")
-    assert "beekeeper" in page.locator("tr", has_text="beekeeper.md").inner_text()
+    row = page.locator("tr", has_text="beekeeper.md").inner_text()
+    assert "beekeeper" in row and HOSTILE_TITLE in row
+    page.click("text=beekeeper.md")
+    assert HOSTILE_TITLE in page.locator("main").inner_text() and "£27,400" in page.locator("main").inner_text()
+    page.wait_for_timeout(200)
+    assert page.locator("img").count() == 0
+    console.go("/staff/sources")
     console.shot("sources")
     assert [a for _, a, _ in console.audit()][-2:] == ["upload", "rebuild"]
 
@@ -319,6 +333,10 @@ def test_a_page_for_a_new_occupation_builds_and_the_chat_answers_from_it(console
         reply = ask(chat, NEW_Q)
         expect(reply).to_contain_text("£27,400")
         expect(reply).not_to_contain_text("can't answer")
+        reply.locator("a.element-link", has_text="[1]").first.click()  # its source: the uploaded page
+        expect(chat.locator("#side-view-content")).to_contain_text(HOSTILE_TITLE)
+        chat.wait_for_timeout(200)
+        assert chat.dialogs == [] and chat.locator("img[src='x']").count() == 0
     console.go("/staff/coverage?q=beekeeper")
     assert page.locator("tr", has=page.locator("th", has_text="beekeeper")).count() == 1
     console.clean()

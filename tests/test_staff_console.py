@@ -28,9 +28,15 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_web_browser import (  # noqa: F401  (browser is a fixture)
-    BAND_Q, CHROMIUM, REPO, _get_json, ask, browser, open_chat, running_server,
+    BAND_Q,
+    CHROMIUM,
+    REPO,
+    _get_json,
+    ask,
+    browser,
+    open_chat,
+    running_server,
 )
 
 pytestmark = pytest.mark.slow
@@ -83,7 +89,7 @@ class Console:
 
 def _run(args: list[str], env: dict, cwd: Path, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, **kw)
+                          text=True, check=False, **kw)
 
 
 @pytest.fixture(scope="module")

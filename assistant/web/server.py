@@ -101,7 +101,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: We
     log.info("Loading the embedding model and the index from %s/ ...", settings.index_dir)
     assistant = Assistant(settings)
     service = AnswerService(assistant, UnansweredStore(make_engine(web), durable=durable),
-                            max_history=web.max_history, log_questions=web.log_questions)
+                            max_history=web.max_history, log_questions=web.log_questions, workers=web.answer_workers)
+    if web.answer_workers > 1:
+        log.info("Starting %d answer worker processes ...", web.answer_workers)
+        service.start()  # each loads the model and the index: ready before the port opens
     welcome = welcome_for(assistant.index)
 
     # Chainlit reads its config and makes .files/ in the working folder when first imported.
@@ -139,7 +142,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: We
               f"bursts of {web.rate_burst:g}"
               if web.rate_per_minute > 0 else "no rate limit")
     reload = f"looking for a rebuilt index every {web.reload_seconds:g} s" if watcher else "live reload off"
-    log.info("Serving on http://%s:%d (pid %d); %s; %s", host, port, os.getpid(), limits, reload)
+    workers = (f"{web.answer_workers} answer worker processes" if web.answer_workers > 1
+               else "answering in the server process")
+    log.info("Serving on http://%s:%d (pid %d); %s; %s; %s", host, port, os.getpid(), limits, reload, workers)
     # log_config=None: uvicorn's own loggers go through the root handler and its safe formatter; so do
     # engine.io's and socket.io's, made when Chainlit was imported. No Server header: it names the stack.
     route_all_logs(LOG_FORMAT)

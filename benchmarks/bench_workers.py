@@ -103,6 +103,7 @@ def run_server(index: Path, corpus: Path, workers: int, throughput_questions: in
         memory_warm = memory(server.pid)
         loadavg_before = Path("/proc/loadavg").read_text().split()[:3]
         busy0, ours0, me0 = machine_busy_seconds(), cpu_seconds(pids), time.process_time()
+        main0 = cpu_seconds([server.pid])
         result = {"workers": workers, "ready_s": round(ready_s, 1), "loadavg_before": " ".join(loadavg_before)}
         for mode in ("chat", "api"):
             result[f"{mode}_c8"] = measure(server.base, mode, 8, throughput_questions)
@@ -110,9 +111,16 @@ def run_server(index: Path, corpus: Path, workers: int, throughput_questions: in
         wall = sum(result[f"{m}_c{c}"]["wall_s"] for m in ("chat", "api") for c in (8, 20))
         pids = descendants(server.pid)  # a replaced worker would be counted from here on
         busy, ours, me = machine_busy_seconds() - busy0, cpu_seconds(pids) - ours0, time.process_time() - me0
+        main = cpu_seconds([server.pid]) - main0
+        answered = sum(result[f"{m}_c{c}"]["answered"] for m in ("chat", "api") for c in (8, 20))
         result.update(
+            # Where an answer's CPU goes: the server process (web, sockets, database, and with one worker
+            # the answer itself) and the worker processes; this script's clients run on the same cores.
+            cpu_ms_per_answer={"server_process": round(main * 1000 / answered, 1),
+                               "workers": round((ours - main) * 1000 / answered, 1),
+                               "load_clients": round(me * 1000 / answered, 1)},
             loadavg_after=" ".join(Path("/proc/loadavg").read_text().split()[:3]),
-            server_cpu_s=round(ours, 1), client_cpu_s=round(me, 1),
+            answered=answered, server_cpu_s=round(ours, 1), client_cpu_s=round(me, 1),
             # What else ran on the machine meanwhile, as a share of the 2 cores' time: the disturbance.
             others_cpu_share=round(max(0.0, busy - ours - me) / (wall * (os.cpu_count() or 1)), 2),
             memory_warm=memory_warm, memory_after=memory(server.pid),
@@ -182,14 +190,15 @@ def markdown(report: dict) -> str:
                   f"API **{r['api_c8_qps']}**."]
     lines += ["", "Each round:", "",
               "| round | workers | ready s | chat c8 q/s | API c8 q/s | chat c20 p95 | API c20 p95 | errors | "
-              "load avg before → after | others' CPU share | server CPU s | client CPU s |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "load avg before → after | others' CPU share | CPU ms / answer: server process, workers, clients |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in report["runs"]:
         errors = sum(r[k]["errors"] for k in ("chat_c8", "chat_c20", "api_c8", "api_c20"))
+        cpu = r["cpu_ms_per_answer"]
         lines.append(f"| {r['round']} | {r['workers']} | {r['ready_s']} | {r['chat_c8']['throughput_qps']} | "
                      f"{r['api_c8']['throughput_qps']} | {r['chat_c20']['p95_ms']} | {r['api_c20']['p95_ms']} | "
                      f"{errors} | {r['loadavg_before']} → {r['loadavg_after']} | {r['others_cpu_share']} | "
-                     f"{r['server_cpu_s']} | {r['client_cpu_s']} |")
+                     f"{cpu['server_process']}, {cpu['workers']}, {cpu['load_clients']} |")
     return "\n".join(lines) + "\n"
 
 

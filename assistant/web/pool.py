@@ -182,10 +182,12 @@ class WorkerPool:
         try:
             worker.conn.send(payload)
             reply = worker.conn.recv()
-        except (EOFError, OSError):
-            self._replace(worker)
-            raise WorkerCrashed(f"answer worker pid {worker.pid} stopped while answering (exit code "
-                                f"{worker.process.exitcode})") from None
+        except BaseException as err:
+            self._replace(worker)  # the pipe may hold half a message: this worker is never used again
+            if isinstance(err, (EOFError, OSError)):
+                raise WorkerCrashed(f"answer worker pid {worker.pid} stopped while answering (exit code "
+                                    f"{worker.process.exitcode})") from None
+            raise
         self._idle.put(worker)  # the pipe is clear again: the worker answered exactly what it was sent
         if "error" in reply:
             raise WorkerFailed(f"answer worker pid {worker.pid} raised:\n{reply['error']}")

@@ -98,11 +98,15 @@ class AnswerService:
             # Read once, under the lock: everything runs on this one Assistant.
             return answer_on(self.assistant, conversation, question, history, self.max_history)
 
-    async def _converse_in_pool(self, generation: Generation, conversation: Conversation, question: str,
+    async def _converse_in_pool(self, conversation: Conversation, question: str,
                                 history: Sequence[HistoryItem]) -> Answer:
-        assert generation.pool is not None
         lock = self._conversations.setdefault(conversation, asyncio.Lock())
         async with lock:
+            # Read once, after any wait for this conversation's previous question, and handed to the
+            # pool with no await in between: a swap cannot retire this pool before it has the task.
+            generation = self._generation
+            if generation.pool is None:  # workers asked for, but start() was never called
+                return await asyncio.to_thread(self._converse, conversation, question, history)
             conversation.assistant = generation.assistant
             task = Task(question=question, history=list(history), turns=conversation.turns,
                         max_history=self.max_history)
@@ -116,13 +120,12 @@ class AnswerService:
 
         Exceptions propagate: the caller decides how to apologise (chat message, HTTP 500)."""
         started = time.perf_counter()
-        generation = self._generation  # read once: the whole answer comes from this index
         if not encodable(question):  # the tokenizer fails on a lone surrogate: refuse it here, politely
             answer = refused(question, UNREADABLE)
-        elif generation.pool is None:
+        elif self.workers <= 1:
             answer = await asyncio.to_thread(self._converse, conversation, question, history)
         else:
-            answer = await self._converse_in_pool(generation, conversation, question, history)
+            answer = await self._converse_in_pool(conversation, question, history)
         self._log(answer, question, channel, time.perf_counter() - started)
         if answer.abstained and not answer.error:
             await self._record(answer, channel)

@@ -163,8 +163,14 @@ def test_a_swapped_out_pool_finishes_its_questions_then_stops(hash_assistant):
         fresh = await asyncio.to_thread(service.prepare, hash_assistant.reload())
         waiting = [asyncio.ensure_future(service.converse(service.conversation(), "What band do OT support "
                                                           "workers start on?", "api")) for _ in range(8)]
+        # One conversation's two questions: the second waits for the first, and reaches a pool after the swap.
+        conversation = service.conversation()
+        in_order = [asyncio.ensure_future(service.converse(conversation, q, "chat"))
+                    for q in ("What band do OT support workers start on?", "and how many hours?")]
         await asyncio.sleep(0)  # each has read the generation and handed its task to the old pool's queue
         assert service.swap(fresh) is hash_assistant  # the old pool retires with most of them not yet answered
+        first, second = await asyncio.gather(*in_order)
+        assert second.facet == Facet.hours and second.subject == first.subject
         return await asyncio.gather(*waiting), service._generation.pool
 
     try:

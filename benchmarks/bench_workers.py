@@ -145,14 +145,20 @@ def summary(runs: list[dict], workers: list[int]) -> dict:
             **{f"{m}_c20_{p}": median_of(mine, f"{m}_c20", f"{p}_ms") for m in ("chat", "api") for p in ("p50", "p95")},
             "errors": sum(r[k]["errors"] for r in mine for k in ("chat_c8", "chat_c20", "api_c8", "api_c20")),
             "server_problems": sum(len(r["server_problems"]) for r in mine),
-            "total_rss_mib": statistics.median(r["memory_after"]["total_rss_mib"] for r in mine),
-            "total_pss_mib": statistics.median(r["memory_after"]["total_pss_mib"] for r in mine),
-            "server_rss_mib": statistics.median(r["memory_after"]["server_rss_mib"] for r in mine),
+            "total_rss_mib": round(statistics.median(r["memory_after"]["total_rss_mib"] for r in mine), 1),
+            "total_pss_mib": round(statistics.median(r["memory_after"]["total_pss_mib"] for r in mine), 1),
+            "server_rss_mib": round(statistics.median(r["memory_after"]["server_rss_mib"] for r in mine), 1),
             "others_cpu_share": [r["others_cpu_share"] for r in mine],
         }
     if "1" in out and "2" in out:
         one, two = out["1"], out["2"]
         out["ratios_2_to_1"] = {f"{m}_c8_qps": round(two[f"{m}_c8_qps"] / one[f"{m}_c8_qps"], 2) for m in ("chat", "api")}
+        # Each round's 2-worker server ran right after its 1-worker server: the pair saw the same machine.
+        pairs = [(a, b) for a in runs for b in runs if a["round"] == b["round"] and a["workers"] == 1
+                 and b["workers"] == 2]
+        out["ratios_2_to_1_each_round"] = {
+            f"{m}_c8_qps": [round(b[f"{m}_c8"]["throughput_qps"] / a[f"{m}_c8"]["throughput_qps"], 2) for a, b in pairs]
+            for m in ("chat", "api")}
     return out
 
 
@@ -186,8 +192,10 @@ def markdown(report: dict) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     if "ratios_2_to_1" in s:
         r = s["ratios_2_to_1"]
-        lines += ["", f"2 workers ÷ 1 worker, answers/s at concurrency 8: chat **{r['chat_c8_qps']}**, "
-                  f"API **{r['api_c8_qps']}**."]
+        each = s["ratios_2_to_1_each_round"]
+        lines += ["", f"2 workers ÷ 1 worker, answers/s at concurrency 8 (medians): chat **{r['chat_c8_qps']}**, "
+                  f"API **{r['api_c8_qps']}**; each round's pair: chat {', '.join(map(str, each['chat_c8_qps']))}; "
+                  f"API {', '.join(map(str, each['api_c8_qps']))}."]
     lines += ["", "Each round:", "",
               "| round | workers | ready s | chat c8 q/s | API c8 q/s | chat c20 p95 | API c20 p95 | errors | "
               "load avg before → after | others' CPU share | CPU ms / answer: server process, workers, clients |",

@@ -215,3 +215,38 @@ def wait_for(condition, timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
+
+
+def test_the_reload_watcher_swaps_in_a_pool_on_the_rebuilt_index(tmp_path):
+    import shutil
+
+    from assistant.embedding import make_embedder
+    from assistant.index import build_index
+    from assistant.pipeline import Assistant
+    from assistant.settings import Settings
+    from assistant.web.reload import IndexWatcher
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedder="hash")
+    build_index(settings, make_embedder("hash"))
+    service = AnswerService(Assistant(settings), workers=2)
+    service.start()
+    watcher = IndexWatcher(service, interval=0.05)
+    question = "How much is the bike allowance for OT support workers in Test Town?"
+    try:
+        first = service._generation.pool
+        assert asyncio.run(watcher.check()) == "same-build" and service._generation.pool is first
+        assert asyncio.run(service.converse(service.conversation(), question, "api")).abstained
+        (corpus / "bike.md").write_text("---\nid: bike-page\ntitle: Bike allowance for OT support workers\n"
+                                        "publisher: Test Board\n---\nBike allowance\n\nOT support workers in Test "
+                                        "Town get a £999 bike allowance.\n", encoding="utf-8")
+        build_index(settings, make_embedder("hash"))
+        assert asyncio.run(watcher.check()) == "reloaded"
+        second = service._generation.pool
+        assert second is not first and second.manifest == service.assistant.index.manifest
+        answer = asyncio.run(service.converse(service.conversation(), question, "api"))
+        assert {c.doc_id for c in answer.citations} == {"bike-page"} and "£999" in answer.answer
+        wait_for(lambda: first.pids() == [])  # the old pool had nothing left to answer: it stopped
+    finally:
+        service.close()

@@ -3,7 +3,8 @@
 A temp copy of the corpus and its real MiniLM index; `serve` on 127.0.0.1; questions fired in a loop
 through /api/ask (and one chat session over socket.io) while a new page is added and
 `python -m assistant build` runs in another process. Answers are deterministic, so every response
-during the rebuild must be exactly the old server's answer or exactly the new one. ~60 s.
+during the rebuild must be exactly the old server's answer or exactly the new one, although they come
+from two answer worker processes, and from a new pool of them once the new index serves. ~60 s.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def test_a_rebuild_is_served_without_a_restart_and_every_answer_is_old_or_new(tm
     shutil.copytree(REPO / "corpus", corpus)
     build(corpus, index)
     server = load_test.OwnServer(index, corpus, "minilm", extra_env={
-        "CAREERS_RATE_PER_MINUTE": "100000", "CAREERS_RATE_BURST": "1000"})  # limits on, out of the way
+        "CAREERS_RATE_PER_MINUTE": "100000", "CAREERS_RATE_BURST": "1000",  # limits on, out of the way
+        "CAREERS_ANSWER_WORKERS": "2"})  # answers from a pool of workers: a new pool per index (tests/test_pool.py)
     try:
         server.wait_ready()
         base = server.base

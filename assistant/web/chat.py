@@ -144,6 +144,7 @@ async def _on_app_shutdown() -> None:
         await watcher.stop()
     if current().durable is not None:
         await current().durable.flush()  # a last replay, if the database is back
+    current().service.close()  # the answer workers (they would also stop when the server's pipes close)
 
 
 def forget_chat_context(session_id: str) -> None:

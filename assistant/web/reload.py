@@ -3,8 +3,9 @@
 `careers-assistant build` writes a new index beside the old one and swaps it in with two renames
 under a lock file (index.py). The watcher looks at index/manifest.json once a `interval` (one stat()
 call); when it changed, it loads the new index in a worker thread, never on the event loop, with a
-shared lock on the build's lock file so no build swaps folders under it while it reads, then hands
-the new Assistant to the service in one reference assignment.
+shared lock on the build's lock file so no build swaps folders under it while it reads (with answer
+workers, it starts their new pool under that lock too), then hands the new Assistant (and pool) to the
+service in one reference assignment.
 
 What it does in every other case, so that answering never stops:
 - index/ missing (a build between its two renames, or someone deleting it): nothing, keep serving;
@@ -27,7 +28,7 @@ from typing import Literal
 
 from ..models import Manifest
 from ..pipeline import Assistant
-from .service import AnswerService
+from .service import AnswerService, Generation
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,10 @@ class IndexWatcher:
             return "missing"
         if current == self._seen:
             return "unchanged"
-        outcome, assistant = await asyncio.to_thread(self._load)
-        if assistant is not None:
-            old = self.service.swap(assistant)
+        outcome, generation = await asyncio.to_thread(self._load)
+        if generation is not None:
+            assistant = generation.assistant
+            old = self.service.swap(generation)
             self.reloads += 1
             log.info("Serving the index built %s (%d documents, %d chunks); the previous one was built %s",
                      assistant.index.manifest.build_time.isoformat(timespec="seconds"),
@@ -102,7 +104,7 @@ class IndexWatcher:
                     log.exception("Updating the welcome text for the new index failed")
         return outcome
 
-    def _load(self) -> tuple[Outcome, Assistant | None]:
+    def _load(self) -> tuple[Outcome, Generation | None]:
         with no_build_swapping(self.index_dir) as free:
             if not free:
                 return "busy", None
@@ -121,10 +123,13 @@ class IndexWatcher:
                 return "same-build", None
             try:
                 assistant = serving.reload()
+                # With answer workers, their pool on the new index starts here, still under the lock:
+                # each worker loads exactly the index just read, and none is serving until all are.
+                generation = self.service.prepare(assistant)
             except Exception as err:  # AssistantError says what is wrong; anything else is logged too
                 return self._failed(current, str(err), exc_info=not _expected(err))
             self._seen = current
-            return "reloaded", assistant
+            return "reloaded", generation
 
     def _check_files(self, manifest: Manifest) -> None:
         """The manifest was touched but not changed: say so if the files it lists no longer match.

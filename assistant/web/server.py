@@ -110,7 +110,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: We
     durable.open()  # the spool folder must be writable too; reads what an earlier run left
     assistant = Assistant(settings)
     service = AnswerService(assistant, UnansweredStore(make_engine(web), durable=durable),
-                            max_history=web.max_history, log_questions=web.log_questions)
+                            max_history=web.max_history, log_questions=web.log_questions, workers=web.answer_workers)
+    if web.answer_workers > 1:
+        service.start()  # each loads the model and the index: ready before the port opens
     welcome = welcome_for(assistant.index)
 
     # Chainlit reads its config and makes .files/ in the working folder when first imported.
@@ -146,10 +148,12 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, web: We
               f"bursts of {web.rate_burst:g}"
               if web.rate_per_minute > 0 else "no rate limit")
     reload = f"looking for a rebuilt index every {web.reload_seconds:g} s" if watcher else "live reload off"
+    workers = (f"{web.answer_workers} answer worker processes" if web.answer_workers > 1
+               else "answering in the server process")
     # The one start-up line: what is served, where, from what; then one line per answer (service.py).
     log.info("Serving the careers assistant on http://%s:%d (pid %d): %d documents from %s in %s/; database %s; "
-             "%s; %s", host, port, os.getpid(), len(assistant.index.documents), ", ".join(welcome.publishers),
-             settings.index_dir, _redact(web.database_url), limits, reload)
+             "%s; %s; %s", host, port, os.getpid(), len(assistant.index.documents), ", ".join(welcome.publishers),
+             settings.index_dir, _redact(web.database_url), limits, reload, workers)
     # log_config=None: uvicorn's own loggers go through the root handler and its safe formatter; so do
     # engine.io's and socket.io's, made when Chainlit was imported. No Server header: it names the stack.
     route_all_logs(LOG_FORMAT)

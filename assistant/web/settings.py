@@ -38,6 +38,14 @@ def check_database_url(url: str) -> str:
     return url
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, e.g. a container's cpuset), not the machine's."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux: the machine's count is the best there is
+        return max(1, os.cpu_count() or 1)
+
+
 def _env_origins(name: str) -> tuple[str, ...]:
     from .origins import parse_allowed_origins
 
@@ -74,6 +82,13 @@ class WebSettings(BaseModel):
     reload_seconds: float = env("CAREERS_RELOAD_SECONDS", 1.0,
                                 "a number of seconds, 0 or more (0 turns live reload off)", ge=0)
 
+    # Processes answering questions: an answer is ~40 ms of mostly-Python CPU, so threads would queue on
+    # the GIL; each worker process loads the model and index once and answers on its own core (pool.py).
+    # 1 answers in the server process itself, one question at a time, as before workers existed.
+    answer_workers: int = env("CAREERS_ANSWER_WORKERS", None,
+                              "a whole number of processes from 1 to 64 (1 answers in the server process)",
+                              ge=1, le=64)
+
     # One log line per answer (channel, outcome, time taken) with the question, redacted, or without it.
     log_questions: bool = env("CAREERS_LOG_QUESTIONS", True, _FLAG)
 
@@ -83,6 +98,11 @@ class WebSettings(BaseModel):
     # How long a staff sign-in lasts (assistant/staff/auth.py); after it, the next page asks again.
     staff_session_hours: float = env("CAREERS_STAFF_SESSION_HOURS", 8.0,
                                      "a number of hours above 0 (e.g. 8 for a working day)", gt=0, le=24 * 30)
+
+    @field_validator("answer_workers", mode="before")
+    @classmethod
+    def _default_workers(cls, value: object) -> object:
+        return usable_cpus() if value is None else value
 
     @field_validator("database_url")
     @classmethod

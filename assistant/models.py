@@ -156,6 +156,9 @@ class SkippedFile(BaseModel):
 class FileDigest(BaseModel):
     sha256: str
     size: int
+    # (inode, size, mtime_ns, ctime_ns) when the build hashed it: a load hashes again only a file whose
+    # stat differs (integrity.py); None in manifests written before, where every load hashes every file.
+    stamp: tuple[int, int, int, int] | None = None
 
 
 class Manifest(BaseModel):

@@ -1,0 +1,85 @@
+"""Finding occupation names in text: a dictionary lookup per word span, no regex per name, so it costs
+the same for five names or the 100,000 of ESCO and O*NET. Its dictionaries can be saved with the index
+and loaded as they are (tables / from_tables), instead of being rebuilt from every name at each start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..models import Occupation
+from .names import key_of, tokens
+
+
+@dataclass(frozen=True)
+class NameHit:
+    """A span of text that is an occupation's name (exact), or the end of several names (partial:
+    "technician" ends "X technician" and "Y technician")."""
+
+    start: int
+    end: int
+    text: str
+    exact: tuple[int, ...]  # occupations (registry positions) with this name
+    preferred: tuple[int, ...]  # those whose display name it is
+    partial: tuple[int, ...]  # covered occupations with a longer name ending in it
+
+
+class NameMatcher:
+    """Finds occupation names in text by looking each word span up in dictionaries of name keys."""
+
+    MAX_WORDS = 8
+
+    def __init__(self, occupations: list[Occupation]) -> None:
+        self.exact: dict[str, set[int]] = {}
+        self.preferred: dict[str, set[int]] = {}
+        self.partial: dict[str, set[int]] = {}
+        longest = 1
+        for i, occ in enumerate(occupations):
+            for n, name in enumerate(occ.names):
+                words = [t for _, _, t in tokens(name.name)]
+                if not words:
+                    continue
+                longest = max(longest, len(words))
+                key = key_of(words)
+                self.exact.setdefault(key, set()).add(i)
+                if n == 0:
+                    self.preferred.setdefault(key, set()).add(i)
+                if occ.covered:
+                    for cut in range(1, len(words)):
+                        self.partial.setdefault(key_of(words[cut:]), set()).add(i)
+        self.max_words = min(longest, self.MAX_WORDS)
+
+    def tables(self) -> dict:
+        return {"exact": self.exact, "preferred": self.preferred, "partial": self.partial,
+                "max_words": self.max_words}
+
+    @classmethod
+    def from_tables(cls, tables: dict) -> "NameMatcher":
+        matcher = cls.__new__(cls)
+        matcher.exact, matcher.preferred = tables["exact"], tables["preferred"]
+        matcher.partial, matcher.max_words = tables["partial"], tables["max_words"]
+        return matcher
+
+    def find(self, text: str) -> list[NameHit]:
+        """Non-overlapping names, left to right, the longest at each position."""
+        toks = tokens(text)
+        keys = [key_of([t]) for _, _, t in toks]
+        hits: list[NameHit] = []
+        i = 0
+        while i < len(toks):
+            for j in range(min(len(toks), i + self.max_words), i, -1):
+                key = "".join(keys[i:j])
+                exact, partial = self.exact.get(key), self.partial.get(key)
+                if exact or partial:
+                    start, end = toks[i][0], toks[j - 1][1]
+                    hits.append(NameHit(start, end, text[start:end], tuple(sorted(exact or ())),
+                                        tuple(sorted(self.preferred.get(key, ()))),
+                                        tuple(sorted((partial or set()) - (exact or set())))))
+                    i = j
+                    break
+            else:
+                i += 1
+        return hits
+
+    def occupations_named(self, text: str) -> set[int]:
+        """Occupations a sentence names exactly (for "is this sentence about that occupation?")."""
+        return {o for hit in self.find(text) for o in hit.exact}

@@ -5,6 +5,7 @@ and loaded as they are (tables / from_tables), instead of being rebuilt from eve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..models import Occupation
 from .names import key_of, tokens
@@ -27,6 +28,7 @@ class NameMatcher:
     """Finds occupation names in text by looking each word span up in dictionaries of name keys."""
 
     MAX_WORDS = 8
+    REMEMBERED = 20_000  # texts whose names are kept (a few MiB)
 
     def __init__(self, occupations: list[Occupation]) -> None:
         self.exact: dict[str, set[int]] = {}
@@ -47,6 +49,13 @@ class NameMatcher:
                     for cut in range(1, len(words)):
                         self.partial.setdefault(key_of(words[cut:]), set()).add(i)
         self.max_words = min(longest, self.MAX_WORDS)
+        self._remember()
+
+    def _remember(self) -> None:
+        # A question's evidence asks about the same sentences several times (is it about the occupation,
+        # is it only a name, does it open with one), and questions about one page ask about its sentences
+        # again: the answer for a text never changes, so it is kept (thread-safe, bounded).
+        self.find = lru_cache(maxsize=self.REMEMBERED)(self._find)  # type: ignore[method-assign]
 
     def tables(self) -> dict:
         return {"exact": self.exact, "preferred": self.preferred, "partial": self.partial,
@@ -57,12 +66,16 @@ class NameMatcher:
         matcher = cls.__new__(cls)
         matcher.exact, matcher.preferred = tables["exact"], tables["preferred"]
         matcher.partial, matcher.max_words = tables["partial"], tables["max_words"]
+        matcher._remember()
         return matcher
 
-    def find(self, text: str) -> list[NameHit]:
+    def find(self, text: str) -> tuple[NameHit, ...]:
         """Non-overlapping names, left to right, the longest at each position."""
+        return self._find(text)
+
+    def _find(self, text: str) -> tuple[NameHit, ...]:
         toks = tokens(text)
-        keys = [key_of([t]) for _, _, t in toks]
+        keys = [_word_key(t) for _, _, t in toks]
         hits: list[NameHit] = []
         i = 0
         while i < len(toks):
@@ -78,8 +91,13 @@ class NameMatcher:
                     break
             else:
                 i += 1
-        return hits
+        return tuple(hits)
 
     def occupations_named(self, text: str) -> set[int]:
         """Occupations a sentence names exactly (for "is this sentence about that occupation?")."""
         return {o for hit in self.find(text) for o in hit.exact}
+
+
+@lru_cache(maxsize=100_000)
+def _word_key(word: str) -> str:
+    return key_of([word])

@@ -218,7 +218,8 @@ def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document],
 
 def page_layout(documents: list[Document], chunks: list[Chunk], sentences: list[Sentence]) -> dict:
     """Page ids in row order, where each page's chunks and sentences start (they are consecutive rows),
-    and the pages of each publisher name or alias: what loading needs without parsing any row."""
+    the pages of each publisher name or alias, and the pages in (publisher, title) order: what loading
+    and the welcome screen need without parsing any row."""
     position = {d.meta.doc_id: i for i, d in enumerate(documents)}
     starts = {}
     for name, rows in (("chunk_starts", chunks), ("sentence_starts", sentences)):
@@ -231,7 +232,10 @@ def page_layout(documents: list[Document], chunks: list[Chunk], sentences: list[
     for doc in documents:
         for name in [doc.meta.publisher, *doc.meta.publisher_aliases]:
             publishers.setdefault(name, []).append(doc.meta.doc_id)
-    return {"doc_ids": list(position), **starts, "publishers": publishers}
+    # The welcome screen lists pages by publisher and title: in that order here, so it parses only those it shows.
+    by_source = [d.meta.doc_id for d in sorted(documents, key=lambda d: (d.meta.publisher, d.meta.title))]
+    return {"doc_ids": list(position), **starts, "publishers": publishers, "by_source": by_source,
+            "publisher_count": len({d.meta.publisher for d in documents})}
 
 
 def name_words(documents: list[Document], occupations: list[Occupation]) -> Counter:

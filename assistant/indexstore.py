@@ -99,6 +99,8 @@ class Index:
         # Chunk rows and sentence rows of each page: what retrieval is filtered to for one occupation.
         self.chunk_rows, self.sentence_rows = chunk_rows, sentence_rows
         self.publishers = publishers  # publisher name or alias -> its pages
+        self.by_source: list[str] = []  # page ids by (publisher, title)
+        self.publisher_count = 0  # distinct publishers
 
     def attach_sentence_encoder(self, embedder) -> None:
         if self.sentence_vectors is None:
@@ -205,8 +207,12 @@ def _read(folder: Path, manifest: Manifest, settings: Settings) -> Index:
                                 f"{BUILD_HINT}.")
     if vectors.d != manifest.dimension:
         raise IndexCorruptError(f"The index in {folder}/ is inconsistent (dimension): {BUILD_HINT}.")
-    return Index(manifest=manifest, path=folder, documents=documents, chunks=chunks, vectors=vectors, bm25=bm25,
+    if sorted(pages["by_source"]) != sorted(doc_ids):
+        raise IndexCorruptError(f"pages.json in {folder}/ does not agree with the manifest: {BUILD_HINT}.")
+    index = Index(manifest=manifest, path=folder, documents=documents, chunks=chunks, vectors=vectors, bm25=bm25,
                  word_counts=words["corpus"], name_words=words["names"], sentences=sentences, sentence_spans=spans,
                  sentence_vectors=sentence_vectors, registry=registry, occupation_vectors=occupation_vectors,
                  chunk_rows=PageRows(position, chunk_starts), sentence_rows=PageRows(position, sentence_starts),
                  publishers=pages["publishers"])
+    index.by_source, index.publisher_count = pages["by_source"], pages["publisher_count"]
+    return index

@@ -11,6 +11,7 @@ A file that is empty, binary or undecodable is reported by name and skipped; the
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -37,6 +38,18 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
             "or set CAREERS_CORPUS_DIR."
         )
     return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def corpus_stamps(corpus_dir: Path) -> dict[str, tuple[int, int, int, int]]:
+    """(inode, size, mtime_ns, ctime_ns) of each corpus file, by name: the same stamps mean the same
+    files (integrity.py says why), so checking that an index is fresh need not read every page."""
+    out: dict[str, tuple[int, int, int, int]] = {}
+    with os.scandir(corpus_dir) as entries:
+        for entry in entries:
+            if entry.is_file() and os.path.splitext(entry.name)[1].lower() in SUFFIXES:
+                st = entry.stat()
+                out[entry.name] = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return out
 
 
 def corpus_hash(corpus_dir: Path) -> str:

@@ -45,10 +45,10 @@ import numpy as np
 
 from .bm25 import BM25Index
 from .chunking import chunk_document, sentences_of
-from .corpus import corpus_hash, load_corpus
+from .corpus import corpus_hash, corpus_stamps, load_corpus
 from .embedding import Embedder
 from .indexstore import FORMAT_VERSION, Index, check_fresh, load_index, read_manifest  # noqa: F401 - re-exported
-from .integrity import digest_folder, wait_past
+from .integrity import digest_folder, latest_change, wait_past
 from .models import Chunk, Document, Manifest, Occupation, Sentence
 from .occupations.names import name_key
 from .occupations.registry import Registry, build_registry
@@ -116,6 +116,10 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
 
 def _build_locked(settings: Settings, embedder: Embedder, target: Path, *, progress: bool, full: bool) -> Manifest:
     started = time.perf_counter()
+    # Stamps first, then (once the clock has passed them) the reading: a page changed while it is read
+    # gets a new ctime, so its stamp no longer matches and the next load hashes the corpus again.
+    stamps = corpus_stamps(settings.corpus_dir) if settings.corpus_dir.is_dir() else {}
+    wait_past(target.parent, max((s[3] for s in stamps.values()), default=0))
     documents, skipped = load_corpus(settings.corpus_dir)
     digest = corpus_hash(settings.corpus_dir)
     chunking: dict[str, int | str] = {"max_tokens": settings.max_chunk_tokens, "strategy": "sections-blocks-sentences"}
@@ -143,7 +147,7 @@ def _build_locked(settings: Settings, embedder: Embedder, target: Path, *, progr
 
     manifest = Manifest(
         format_version=FORMAT_VERSION, model_name=embedder.name, dimension=embedder.dimension,
-        corpus_hash=digest, chunk_count=len(chunks), document_count=len(documents), sentence_count=len(sentences),
+        corpus_hash=digest, corpus_stamps=stamps, chunk_count=len(chunks), document_count=len(documents), sentence_count=len(sentences),
         chunking=chunking, faiss_index=kind, faiss_params=params, sentence_vectors=with_sentence_vectors,
         occupation_count=len(occupations), occupation_name_count=len(names),
         build_time=datetime.now(timezone.utc),
@@ -207,7 +211,7 @@ def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document],
         # The manifest goes last: a folder without one was never finished. It lists every file's checksum
         # and stat stamp, and is written once the clock is past every file's change time (integrity.py).
         manifest = manifest.model_copy(update={"files": digest_folder(tmp)})
-        wait_past(tmp, manifest.files)
+        wait_past(tmp, latest_change(manifest.files))
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
         _swap_in(tmp, target)
         return manifest

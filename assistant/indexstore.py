@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .bm25 import BM25Index
-from .corpus import corpus_hash
+from .corpus import corpus_hash, corpus_stamps
 from .errors import IndexCorruptError, IndexMissingError, IndexStaleError
 from .integrity import MappedVectors, load_vectors, verify
 from .models import Chunk, Document, Manifest, Sentence
@@ -139,7 +139,9 @@ def check_fresh(manifest: Manifest, settings: Settings, embedder_name: str) -> N
     if manifest.model_name != embedder_name:
         raise IndexStaleError(f"The index was built with {manifest.model_name}, but the assistant is using "
                               f"{embedder_name}: {BUILD_HINT}.")
-    if settings.corpus_dir.is_dir() and corpus_hash(settings.corpus_dir) != manifest.corpus_hash:
+    if settings.corpus_dir.is_dir() and not (manifest.corpus_stamps and
+                                             corpus_stamps(settings.corpus_dir) == manifest.corpus_stamps) \
+            and corpus_hash(settings.corpus_dir) != manifest.corpus_hash:
         raise IndexStaleError(f"The corpus in {settings.corpus_dir}/ has changed since the index was built: "
                               f"{BUILD_HINT}.")
 

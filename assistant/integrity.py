@@ -64,16 +64,20 @@ def _stamp(path: Path) -> tuple[int, int, int, int]:
     return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def wait_past(folder: Path, digests: dict[str, FileDigest]) -> None:
-    """Return once a file written now gets a ctime later than every recorded one (the kernel's clock
-    ticks every few ms), so no change after this can leave a file with its recorded stamp."""
-    latest = max((d.stamp[3] for d in digests.values() if d.stamp), default=0)
+def latest_change(digests: dict[str, FileDigest]) -> int:
+    """The newest ctime (ns) among the recorded stamps."""
+    return max((d.stamp[3] for d in digests.values() if d.stamp), default=0)
+
+
+def wait_past(folder: Path, ctime_ns: int) -> None:
+    """Return once a file written now gets a ctime later than `ctime_ns` (the kernel's clock ticks every
+    few ms), so no change after this can leave a file with a stamp recorded before."""
     probe = folder / ".clock"
     for _ in range(1000):
         probe.write_bytes(b"")
         now = probe.stat().st_ctime_ns
         probe.unlink()
-        if now > latest:
+        if now > ctime_ns:
             return
         time.sleep(0.002)
 

@@ -171,3 +171,24 @@ def test_an_index_of_the_previous_format_asks_for_a_rebuild_without_a_traceback(
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode != 0
     assert "careers-assistant build" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unchanged_corpus_is_not_read_to_know_the_index_is_fresh(settings: Settings, built, monkeypatch) -> None:
+    from assistant import indexstore
+
+    assert set(built.corpus_stamps) == {p.name for p in settings.corpus_dir.iterdir()}
+    read: list[Path] = []
+    original = indexstore.corpus_hash
+    monkeypatch.setattr(indexstore, "corpus_hash", lambda folder: read.append(folder) or original(folder))
+    load_index(settings, HASH)
+    assert read == []
+
+
+def test_a_corpus_page_changed_with_its_size_and_mtime_put_back_is_still_stale(settings: Settings, built) -> None:
+    page = settings.corpus_dir / "b-hours.txt"
+    before = page.stat()
+    page.write_text(page.read_text(encoding="utf-8").replace("37.5", "38.5"), encoding="utf-8")
+    os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert page.stat().st_size == before.st_size
+    with pytest.raises(IndexStaleError, match="has changed since the index was built"):
+        load_index(settings, HASH)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .bm25 import BM25Index
-from .corpus import corpus_hash, corpus_stamps
+from .corpusfiles import corpus_hash, corpus_stamps
 from .errors import IndexCorruptError, IndexMissingError, IndexStaleError
 from .integrity import MappedVectors, load_vectors, verify
 from .models import Chunk, Document, Manifest, Sentence

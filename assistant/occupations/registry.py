@@ -22,7 +22,7 @@ from ..facets import TOPIC_WORDS
 from ..rows import Subset
 from ..text import STOPWORDS
 from .matcher import NameHit, NameMatcher  # noqa: F401 - NameHit: imported from here
-from .names import display_name, introduces_names, key_of, name_key, names_in_text, plural_of, tokens
+from .names import display_name, introduces_names, name_key, names_in_text, plural_of
 
 
 def slug(name: str) -> str:

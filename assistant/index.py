@@ -47,11 +47,11 @@ from .bm25 import BM25Index
 from .chunking import chunk_document, sentences_of
 from .corpus import corpus_hash, corpus_stamps, load_corpus
 from .embedding import Embedder
-from .indexstore import FORMAT_VERSION, Index, check_fresh, load_index, read_manifest  # noqa: F401 - re-exported
+from .indexstore import FORMAT_VERSION, Index, check_fresh, load_index, read_manifest, recover  # noqa: F401 - re-exported
 from .integrity import digest_folder, latest_change, wait_past
 from .models import Chunk, Document, Manifest, Occupation, Sentence
-from .occupations.names import name_key
-from .occupations.registry import Registry, build_registry
+from .occupations.enrich import enrich
+from .occupations.registry import build_registry
 from .occupations.stored import save_registry
 from .rows import write_rows
 from .settings import Settings
@@ -176,16 +176,6 @@ def _clear_leftovers(target: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def recover(target: Path) -> None:
-    """If a build was killed between its two renames, the previous index is put back."""
-    olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if not target.exists() and olds and (olds[-1] / "manifest.json").exists():
-        os.replace(olds[-1], target)
-        olds = olds[:-1]
-    for old in olds:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
                     sentences: list[Sentence], sentence_vectors: np.ndarray | None, faiss_index,
                     bm25: BM25Index, word_counts: Counter, occupations: list[Occupation],
@@ -256,37 +246,3 @@ def _swap_in(new: Path, target: Path) -> None:
         os.replace(target, old)
     os.replace(new, target)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def enrich(occupations: list[Occupation], documents: list[Document],
-           sentences: list[Sentence]) -> list[Occupation]:
-    """Each occupation with the facets its pages have evidence for (the welcome screen's starters
-    offer only questions the pages can answer) and the name its pages use most."""
-    from .facets import RULES  # the facet rules are the query side's; only the build needs them here
-
-    by_id = {d.meta.doc_id: d for d in documents}
-    found: dict[str, set[str]] = {}
-    for s in sentences:
-        text = by_id[s.doc_id].text[s.start:s.end]
-        have = found.setdefault(s.doc_id, set())
-        have.update(r.facet.value for r in RULES if r.facet.value not in have and r.is_evidence(text, s.section))
-    for doc in documents:  # a lead paragraph says what the job is (see evidence.lead_hits)
-        if any(b.kind == "paragraph" and b.section is None for b in doc.blocks[:3]):
-            found.setdefault(doc.meta.doc_id, set()).add("duties")
-    order = [r.facet.value for r in RULES]
-
-    # The name the pages use most, counted as the matcher reads them (the longest name at each place:
-    # "X helper assistants" counts for that name, not for its prefix "X helper").
-    registry = Registry(occupations)
-    used: Counter = Counter()
-    for doc in documents:
-        for hit in registry.matcher.find(doc.text):
-            for position in hit.exact:
-                used[(position, name_key(hit.text))] += 1
-
-    def most_used(i: int, o: Occupation) -> str:
-        counts = [(used[(i, name_key(n.name))] * len(n.name), -k) for k, n in enumerate(o.names)]
-        return o.names[-max(counts)[1]].name
-
-    return [o.model_copy(update={"facets": [f for f in order if any(f in found.get(p, ()) for p in o.pages)],
-                                 "search_name": most_used(i, o)}) for i, o in enumerate(occupations)]

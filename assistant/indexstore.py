@@ -15,6 +15,8 @@ An index written by an older format is refused with a message to rebuild (check_
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -117,10 +119,18 @@ class Index:
         return [rows.start + int(k) for k in inside]
 
 
-def read_manifest(index_dir: Path) -> Manifest:
-    from .index import recover  # a build killed between its two renames leaves the old index aside
+def recover(target: Path) -> None:
+    """If a build was killed between its two renames, the previous index is put back."""
+    olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if not target.exists() and olds and (olds[-1] / "manifest.json").exists():
+        os.replace(olds[-1], target)
+        olds = olds[:-1]
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
 
-    if not index_dir.exists():
+
+def read_manifest(index_dir: Path) -> Manifest:
+    if not index_dir.exists():  # a build killed between its two renames left the old index aside
         recover(index_dir)
     path = index_dir / "manifest.json"
     if not path.exists():

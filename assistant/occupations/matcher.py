@@ -31,9 +31,9 @@ class NameMatcher:
     REMEMBERED = 20_000  # texts whose names are kept (a few MiB)
 
     def __init__(self, occupations: list[Occupation]) -> None:
-        self.exact: dict[str, set[int]] = {}
-        self.preferred: dict[str, set[int]] = {}
-        self.partial: dict[str, set[int]] = {}
+        exact: dict[str, set[int]] = {}
+        preferred: dict[str, set[int]] = {}
+        partial: dict[str, set[int]] = {}
         longest = 1
         for i, occ in enumerate(occupations):
             for n, name in enumerate(occ.names):
@@ -42,12 +42,16 @@ class NameMatcher:
                     continue
                 longest = max(longest, len(words))
                 key = key_of(words)
-                self.exact.setdefault(key, set()).add(i)
+                exact.setdefault(key, set()).add(i)
                 if n == 0:
-                    self.preferred.setdefault(key, set()).add(i)
+                    preferred.setdefault(key, set()).add(i)
                 if occ.covered:
                     for cut in range(1, len(words)):
-                        self.partial.setdefault(key_of(words[cut:]), set()).add(i)
+                        partial.setdefault(key_of(words[cut:]), set()).add(i)
+        # Sorted tuples, not sets: what a hit reports, and ~3x faster to load from the index (marshal).
+        self.exact: dict[str, tuple[int, ...]] = {k: tuple(sorted(v)) for k, v in exact.items()}
+        self.preferred: dict[str, tuple[int, ...]] = {k: tuple(sorted(v)) for k, v in preferred.items()}
+        self.partial: dict[str, tuple[int, ...]] = {k: tuple(sorted(v)) for k, v in partial.items()}
         self.max_words = min(longest, self.MAX_WORDS)
         self._remember()
 
@@ -84,9 +88,8 @@ class NameMatcher:
                 exact, partial = self.exact.get(key), self.partial.get(key)
                 if exact or partial:
                     start, end = toks[i][0], toks[j - 1][1]
-                    hits.append(NameHit(start, end, text[start:end], tuple(sorted(exact or ())),
-                                        tuple(sorted(self.preferred.get(key, ()))),
-                                        tuple(sorted((partial or set()) - (exact or set())))))
+                    hits.append(NameHit(start, end, text[start:end], exact or (), self.preferred.get(key, ()),
+                                        tuple(i for i in partial or () if i not in (exact or ()))))
                     i = j
                     break
             else:

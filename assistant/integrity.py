@@ -6,8 +6,8 @@ here), and every load verifies them, so a file damaged in place, e.g. random byt
 vectors.faiss, is refused with IndexCorruptError before anything is parsed, and a server that is
 reloading keeps its last good index (web/reload.py).
 
-Hashing every byte at every load cost a third of a second on a 100,000-passage index (450 MiB), a third
-of a one-shot question's budget. So the build also records each file's stat stamp (inode, size, mtime
+Hashing every byte at every load cost a third of a second on a 100,000-passage index (412 MB; 328 ms in
+benchmarks/results/freshness.md), a third of a one-shot question's budget. So the build also records each file's stat stamp (inode, size, mtime
 and ctime in ns) and a load hashes only the files whose stamp differs. Any write to a file, or a
 utime() that puts its mtime back, sets its ctime to the current time, which the kernel alone sets; and
 the build writes the manifest only after the clock has moved past every file's ctime (wait_past), so

@@ -167,7 +167,7 @@ class Manifest(BaseModel):
     dimension: int
     corpus_hash: str
     # Stat stamps of the corpus files when the build read them: equal stamps at load mean the corpus is
-    # unchanged without hashing it (0.2 s for ESCO + O*NET's 3,958 pages); otherwise corpus_hash decides.
+    # unchanged without hashing it (139 ms for ESCO + O*NET's 3,958 pages); otherwise corpus_hash decides.
     corpus_stamps: dict[str, tuple[int, int, int, int]] = Field(default_factory=dict)
     chunk_count: int
     document_count: int

@@ -81,7 +81,7 @@ class Settings(BaseModel):
                                                  "a whole number of MiB, 0 or more (0: always mapped)", ge=0)
     # vectors.faiss and occupation_vectors.npy up to this size are read into memory; larger ones are
     # memory-mapped, so a one-shot question on 100,000 passages reads the few pages it searches instead of
-    # ~320 MiB (benchmarks/results/lazy_index.md). The build never changes a file in place (it swaps whole
+    # ~325 MB (benchmarks/results/lazy_index.md). The build never changes a file in place (it swaps whole
     # folders), so a mapping is only lost if someone truncates a served file by hand.
     vectors_in_memory_max_mb: int = env("CAREERS_VECTORS_IN_MEMORY_MAX_MB", 32,
                                         "a whole number of MiB, 0 or more (0: always mapped)", ge=0)

@@ -58,8 +58,6 @@ from .settings import Settings
 from .text import terms, words
 from .vectorcache import Encoder, previous_vectors
 
-
-
 # Formats whose vectors a build may reuse (vectorcache.py reads only chunks.jsonl, vectors.faiss, sentences,
 # occupations and their vectors, which format 4 kept as format 3 wrote them).
 CACHE_FORMATS = (3, FORMAT_VERSION)

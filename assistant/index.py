@@ -117,7 +117,8 @@ def _build_locked(settings: Settings, embedder: Embedder, target: Path, *, progr
     # Stamps first, then (once the clock has passed them) the reading: a page changed while it is read
     # gets a new ctime, so its stamp no longer matches and the next load hashes the corpus again.
     stamps = corpus_stamps(settings.corpus_dir) if settings.corpus_dir.is_dir() else {}
-    wait_past(target.parent, max((s[3] for s in stamps.values()), default=0))
+    if not wait_past(target.parent, max((s[3] for s in stamps.values()), default=0)):
+        stamps = {}  # coarse file times: the corpus is hashed at every load, as before stamps
     documents, skipped = load_corpus(settings.corpus_dir)
     digest = corpus_hash(settings.corpus_dir)
     chunking: dict[str, int | str] = {"max_tokens": settings.max_chunk_tokens, "strategy": "sections-blocks-sentences"}
@@ -198,8 +199,10 @@ def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document],
         np.save(tmp / "occupation_vectors.npy", np.asarray(occupation_vectors, dtype=np.float32))
         # The manifest goes last: a folder without one was never finished. It lists every file's checksum
         # and stat stamp, and is written once the clock is past every file's change time (integrity.py).
-        manifest = manifest.model_copy(update={"files": digest_folder(tmp)})
-        wait_past(tmp, latest_change(manifest.files))
+        files = digest_folder(tmp)
+        if not wait_past(tmp, latest_change(files)):  # coarse file times: every load hashes every file
+            files = {name: d.model_copy(update={"stamp": None}) for name, d in files.items()}
+        manifest = manifest.model_copy(update={"files": files})
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
         _swap_in(tmp, target)
         return manifest

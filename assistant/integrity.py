@@ -69,17 +69,19 @@ def latest_change(digests: dict[str, FileDigest]) -> int:
     return max((d.stamp[3] for d in digests.values() if d.stamp), default=0)
 
 
-def wait_past(folder: Path, ctime_ns: int) -> None:
-    """Return once a file written now gets a ctime later than `ctime_ns` (the kernel's clock ticks every
-    few ms), so no change after this can leave a file with a stamp recorded before."""
+def wait_past(folder: Path, ctime_ns: int) -> bool:
+    """Return True once a file written now gets a ctime later than `ctime_ns` (the kernel's clock ticks
+    every few ms), so no change after this can leave a file with a stamp recorded before; False if the
+    clock did not pass it within ~2 s (a file system with coarse times): then stamps must not be trusted."""
     probe = folder / ".clock"
     for _ in range(1000):
         probe.write_bytes(b"")
         now = probe.stat().st_ctime_ns
         probe.unlink()
         if now > ctime_ns:
-            return
+            return True
         time.sleep(0.002)
+    return False
 
 
 def problems(folder: Path, manifest: Manifest) -> list[str]:

@@ -192,3 +192,16 @@ def test_a_corpus_page_changed_with_its_size_and_mtime_put_back_is_still_stale(s
     assert page.stat().st_size == before.st_size
     with pytest.raises(IndexStaleError, match="has changed since the index was built"):
         load_index(settings, HASH)
+
+
+def test_where_the_clock_does_not_pass_the_files_times_nothing_is_trusted_by_stamp(settings: Settings, monkeypatch) -> None:
+    from assistant import index as index_module
+
+    monkeypatch.setattr(index_module, "wait_past", lambda folder, ctime_ns: False)  # a file system with coarse times
+    manifest = build_index(settings, HashEmbedder())
+    assert manifest.corpus_stamps == {} and all(d.stamp is None for d in manifest.files.values())
+    assert load_index(settings, HASH).manifest == manifest  # checked by hashing, as before stamps
+    path = settings.index_dir / "words.json"
+    path.write_text(path.read_text() + " ")
+    with pytest.raises(IndexCorruptError, match="words.json has"):
+        load_index(settings, HASH)

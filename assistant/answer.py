@@ -14,7 +14,7 @@ from .evidence import (FACETS_WITH_VALUES, LIST_MARGIN, MARGIN, Unit, alias_cand
                        by_doc, facet_units, is_other_name, lead_hits, overlap, qualifiers, units_of, units_top,
                        with_lists)
 from .citations import Citations
-from .index import Index
+from .indexstore import Index
 from .models import Answer, Facet
 from .query import QueryPlan
 from .render import date_label

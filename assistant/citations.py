@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .evidence import Unit
-from .index import Index
+from .indexstore import Index
 from .models import Citation
 
 

@@ -18,33 +18,16 @@ from pathlib import Path
 import yaml
 
 from .cleaning import clean
+from .corpusfiles import SUFFIXES, corpus_files, corpus_hash, corpus_stamps  # noqa: F401 - used from here
 from .errors import CorpusError, DocumentError
 from .htmltext import html_to_text
 from .models import Document, DocumentMeta, SkippedFile
 
-SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
 # A careers page is tens of kilobytes; a file of megabytes is an export or the wrong file, and would
 # take minutes to embed. It is skipped with a message rather than silently slowing every build.
 MAX_FILE_BYTES = 2_000_000
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 _LAST_UPDATED = re.compile(r"last updated:?\s*(\d{1,2} [A-Z][a-z]+ \d{4})", re.IGNORECASE)
-
-
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    if not corpus_dir.is_dir():
-        raise CorpusError(
-            f"No corpus folder at {corpus_dir}. Create it and add pages (.md, .txt or .html), "
-            "or set CAREERS_CORPUS_DIR."
-        )
-    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
-
-
-def corpus_hash(corpus_dir: Path) -> str:
-    """A digest of every file name and byte: the index is stale when this changes."""
-    digest = hashlib.sha256()
-    for path in corpus_files(corpus_dir):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def decode(data: bytes, name: str) -> str:

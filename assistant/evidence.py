@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from .facets import FacetRule
-from .index import Index
+from .indexstore import Index
 from .models import Facet, Hit
 from .occupations.names import name_key, names_phrase
 from .occupations.registry import Registry

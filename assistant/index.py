@@ -2,16 +2,22 @@
 
 index/
   manifest.json     model, dimension, corpus hash, counts, chunking settings, format version, build time,
-                    and the sha256 and size of every other file here (integrity.py), checked at each load
+                    and the sha256, size and stat stamp of every other file here (integrity.py)
   documents.jsonl   one cleaned document per line (metadata, text, blocks)
   chunks.jsonl      row i of vectors.faiss is line i of this file
   vectors.faiss     unit-length embeddings; inner product = cosine
   sentences.jsonl   every quotable sentence or bullet; row i of sentence_vectors.npy is line i
+  sentence_spans.npy    (start, end) of each sentence in its page, to find a passage's sentences unparsed
   sentence_vectors.npy  their unit-length embeddings, to rank quotes against the question
-  words.json        corpus word counts, for typo correction
+  NAME.offsets.npy  byte offset of each line of NAME.jsonl, so a row is read without parsing the file (rows.py)
+  pages.json        page ids in row order, where each page's chunks and sentences start, publishers' pages
+  words.json        corpus word counts, and the words of titles, publishers and occupation names (speller)
   occupations.jsonl the occupation registry: id, display names, every name with where it came from, pages
+  occupations.tables  what loading the registry needs without parsing it (occupations/stored.py)
   occupation_vectors.npy  one unit vector per occupation name (row order: occupations, then their names)
   bm25/             the lexical index (see bm25.py)
+
+Reading it is indexstore.py's part: lazily, row by row, large vectors memory-mapped.
 
 A build reuses the vectors of texts the previous index in the same folder already encoded with the same
 model and chunking (keyed by sha256 of each text; vectorcache.py): editing one page re-encodes only that
@@ -39,29 +45,27 @@ import numpy as np
 
 from .bm25 import BM25Index
 from .chunking import chunk_document, sentences_of
-from .corpus import corpus_hash, load_corpus
+from .corpus import corpus_hash, corpus_stamps, load_corpus
 from .embedding import Embedder
 from .generated import GITIGNORE
-from .errors import IndexCorruptError, IndexMissingError, IndexStaleError
-from .integrity import MappedVectors, digest_folder, load_vectors, verify
+from .indexstore import FORMAT_VERSION, Index, check_fresh, load_index, read_manifest, recover  # noqa: F401 - re-exported
+from .integrity import digest_folder, latest_change, wait_past
 from .models import Chunk, Document, Manifest, Occupation, Sentence
-from .occupations.names import name_key
-from .occupations.registry import Registry, build_registry
+from .occupations.enrich import enrich
+from .occupations.registry import build_registry
+from .occupations.stored import save_registry
+from .rows import write_rows
 from .settings import Settings
 from .text import terms, words
 from .vectorcache import Encoder, previous_vectors
 
-# 3: the occupation registry, and blocks that record where the cleaning removed something
-# (Block.gap_before); an older index would load without them and let citations join text across
-# removed furniture again.
-FORMAT_VERSION = 3
-_FILES = ("manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "words.json", "sentences.jsonl",
-          "sentence_vectors.npy", "occupations.jsonl", "occupation_vectors.npy")
-_BUILD_HINT = "run `careers-assistant build`"
+# Formats whose vectors a build may reuse (vectorcache.py reads only chunks.jsonl, vectors.faiss, sentences,
+# occupations and their vectors, which format 4 kept as format 3 wrote them).
+CACHE_FORMATS = (3, FORMAT_VERSION)
 
 
 def _faiss():
-    import faiss  # deferred: ~0.3 s, and not every command needs it
+    import faiss  # deferred: ~0.1 s, and not every command needs it
 
     return faiss
 
@@ -99,88 +103,6 @@ def wants_sentence_vectors(settings: Settings, sentences: int) -> bool:
     return settings.sentence_vectors == "always"
 
 
-class SentenceVectorsOnDemand:
-    """Stands in for sentence_vectors.npy when the build left it out: `self[rows]` encodes those
-    sentences with the question's embedder (the same model) and keeps them for the next question."""
-
-    def __init__(self, index: "Index", embedder: Embedder) -> None:
-        self.index, self.embedder = index, embedder
-        self.cache: dict[int, np.ndarray] = {}
-        self.shape = (len(index.sentences), embedder.dimension)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def _from_passage(self, row: int) -> bool:
-        s = self.index.sentences[row]
-        for chunk_row in self.index.chunk_rows.get(s.doc_id, ()):
-            chunk = self.index.chunks[chunk_row]
-            if chunk.start == s.start and chunk.end == s.end:
-                self.cache[row] = self.index.vectors.reconstruct(chunk_row)
-                return True
-        return False
-
-    def __getitem__(self, rows) -> np.ndarray:
-        rows = [int(r) for r in np.atleast_1d(np.asarray(rows))]
-        missing = sorted({r for r in rows if r not in self.cache})
-        # A sentence that is a whole passage (a task or a title of a taxonomy record) already has a vector
-        # in FAISS, of the passage with its page's title: reused, so answering from a page no question has
-        # touched yet does not encode each of its records one by one (benchmarks/results/ask_scale.md).
-        missing = [r for r in missing if not self._from_passage(r)]
-        if missing:
-            texts = []
-            for r in missing:
-                s = self.index.sentences[r]
-                texts.append(self.index.documents[s.doc_id].text[s.start:s.end])
-            for r, v in zip(missing, self.embedder.encode(texts)):
-                self.cache[r] = v
-        if not rows:
-            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        return np.stack([self.cache[r] for r in rows])
-
-
-class Index:
-    """A loaded index: documents, chunks, the FAISS vectors and BM25, all agreeing with the manifest."""
-
-    def __init__(self, manifest: Manifest, documents: dict[str, Document], chunks: list[Chunk], vectors,
-                 bm25: BM25Index, word_counts: dict[str, int], sentences: list[Sentence],
-                 sentence_vectors, path: Path, registry: Registry | None = None,
-                 occupation_vectors: np.ndarray | None = None) -> None:
-        self.manifest, self.documents, self.chunks = manifest, documents, chunks
-        self.registry = registry or Registry(build_registry(documents.values()))
-        # One unit vector per occupation name, for the dense match when no name matches a question.
-        self.occupation_vectors = occupation_vectors
-        # Chunk rows of each page: what retrieval is filtered to for one occupation.
-        self.chunk_rows: dict[str, list[int]] = {}
-        for chunk in chunks:
-            self.chunk_rows.setdefault(chunk.doc_id, []).append(chunk.row)
-        self.vectors, self.bm25, self.word_counts, self.path = vectors, bm25, word_counts, path
-        self.sentences = sentences
-        # An array (mapped from sentence_vectors.npy), or None when the build left sentence vectors out:
-        # attach_sentence_encoder() then supplies them on demand.
-        self.sentence_vectors = sentence_vectors
-        # Sentence rows of each document in reading order, to find a chunk's sentences by offset.
-        self.sentence_rows: dict[str, list[int]] = {}
-        for row, s in enumerate(sentences):
-            self.sentence_rows.setdefault(s.doc_id, []).append(row)
-
-    def attach_sentence_encoder(self, embedder: Embedder) -> None:
-        if self.sentence_vectors is None:
-            self.sentence_vectors = SentenceVectorsOnDemand(self, embedder)
-        elif isinstance(self.sentence_vectors, MappedVectors):  # if the mapped file changes underneath
-            self.sentence_vectors.fallback = SentenceVectorsOnDemand(self, embedder).__getitem__
-
-    def sentences_in(self, chunk: Chunk) -> list[int]:
-        return [r for r in self.sentence_rows.get(chunk.doc_id, [])
-                if self.sentences[r].start < chunk.end and self.sentences[r].end > chunk.start]
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(row.model_dump_json() + "\n")
-
-
 def build_index(settings: Settings, embedder: Embedder, *, progress: bool = False, full: bool = False) -> Manifest:
     """Build settings.index_dir from the corpus. Vectors of texts the previous index there already
     encoded with the same model and chunking are reused (vectorcache.py) unless `full`."""
@@ -193,10 +115,15 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = Fals
 
 def _build_locked(settings: Settings, embedder: Embedder, target: Path, *, progress: bool, full: bool) -> Manifest:
     started = time.perf_counter()
+    # Stamps first, then (once the clock has passed them) the reading: a page changed while it is read
+    # gets a new ctime, so its stamp no longer matches and the next load hashes the corpus again.
+    stamps = corpus_stamps(settings.corpus_dir) if settings.corpus_dir.is_dir() else {}
+    if not wait_past(target.parent, max((s[3] for s in stamps.values()), default=0)):
+        stamps = {}  # coarse file times: the corpus is hashed at every load, as before stamps
     documents, skipped = load_corpus(settings.corpus_dir)
     digest = corpus_hash(settings.corpus_dir)
     chunking: dict[str, int | str] = {"max_tokens": settings.max_chunk_tokens, "strategy": "sections-blocks-sentences"}
-    cache = {} if full else previous_vectors(target, format_version=FORMAT_VERSION, model_name=embedder.name,
+    cache = {} if full else previous_vectors(target, format_versions=CACHE_FORMATS, model_name=embedder.name,
                                              dimension=embedder.dimension, chunking=chunking)
     encode = Encoder(embedder, cache, batch_size=settings.encode_batch_size, progress=progress)
     chunks: list[Chunk] = []
@@ -220,7 +147,7 @@ def _build_locked(settings: Settings, embedder: Embedder, target: Path, *, progr
 
     manifest = Manifest(
         format_version=FORMAT_VERSION, model_name=embedder.name, dimension=embedder.dimension,
-        corpus_hash=digest, chunk_count=len(chunks), document_count=len(documents), sentence_count=len(sentences),
+        corpus_hash=digest, corpus_stamps=stamps, chunk_count=len(chunks), document_count=len(documents), sentence_count=len(sentences),
         chunking=chunking, faiss_index=kind, faiss_params=params, sentence_vectors=with_sentence_vectors,
         occupation_count=len(occupations), occupation_name_count=len(names),
         build_time=datetime.now(timezone.utc),
@@ -249,16 +176,6 @@ def _clear_leftovers(target: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def recover(target: Path) -> None:
-    """If a build was killed between its two renames, the previous index is put back."""
-    olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if not target.exists() and olds and (olds[-1] / "manifest.json").exists():
-        os.replace(olds[-1], target)
-        olds = olds[:-1]
-    for old in olds:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
                     sentences: list[Sentence], sentence_vectors: np.ndarray | None, faiss_index,
                     bm25: BM25Index, word_counts: Counter, occupations: list[Occupation],
@@ -269,18 +186,26 @@ def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document],
     try:
         # An index is generated: whatever its name and wherever it is built, git ignores it.
         (tmp / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
-        _write_jsonl(tmp / "documents.jsonl", documents)
-        _write_jsonl(tmp / "chunks.jsonl", chunks)
-        _write_jsonl(tmp / "sentences.jsonl", sentences)
+        write_rows(tmp / "documents.jsonl", documents)
+        write_rows(tmp / "chunks.jsonl", chunks)
+        write_rows(tmp / "sentences.jsonl", sentences)
+        np.save(tmp / "sentence_spans.npy", np.array([(s.start, s.end) for s in sentences], dtype=np.int64
+                                                     ).reshape(len(sentences), 2))
+        (tmp / "pages.json").write_text(json.dumps(page_layout(documents, chunks, sentences)), encoding="utf-8")
         if sentence_vectors is not None:
             np.save(tmp / "sentence_vectors.npy", sentence_vectors)
         faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
-        (tmp / "words.json").write_text(json.dumps(word_counts), encoding="utf-8")
+        (tmp / "words.json").write_text(json.dumps({"corpus": word_counts, "names": name_words(documents, occupations)}),
+                                        encoding="utf-8")
         bm25.save(tmp / "bm25")
-        _write_jsonl(tmp / "occupations.jsonl", occupations)
+        save_registry(tmp, occupations)
         np.save(tmp / "occupation_vectors.npy", np.asarray(occupation_vectors, dtype=np.float32))
-        # The manifest goes last: a folder without one was never finished. It lists every file's checksum.
-        manifest = manifest.model_copy(update={"files": digest_folder(tmp)})
+        # The manifest goes last: a folder without one was never finished. It lists every file's checksum
+        # and stat stamp, and is written once the clock is past every file's change time (integrity.py).
+        files = digest_folder(tmp)
+        if not wait_past(tmp, latest_change(files)):  # coarse file times: every load hashes every file
+            files = {name: d.model_copy(update={"stamp": None}) for name, d in files.items()}
+        manifest = manifest.model_copy(update={"files": files})
         (tmp / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
         _swap_in(tmp, target)
         return manifest
@@ -289,115 +214,39 @@ def _write_and_swap(target: Path, manifest: Manifest, documents: list[Document],
         raise
 
 
+def page_layout(documents: list[Document], chunks: list[Chunk], sentences: list[Sentence]) -> dict:
+    """Page ids in row order, where each page's chunks and sentences start (they are consecutive rows),
+    the pages of each publisher name or alias, and the pages in (publisher, title) order: what loading
+    and the welcome screen need without parsing any row."""
+    position = {d.meta.doc_id: i for i, d in enumerate(documents)}
+    starts = {}
+    for name, rows in (("chunk_starts", chunks), ("sentence_starts", sentences)):
+        owners = [position[r.doc_id] for r in rows]
+        if owners != sorted(owners):
+            raise AssertionError(f"{name}: rows are not grouped by page in page order")
+        counts = np.bincount(np.array(owners, dtype=np.int64), minlength=len(documents))
+        starts[name] = [0, *np.cumsum(counts).tolist()]
+    publishers: dict[str, list[str]] = {}
+    for doc in documents:
+        for name in [doc.meta.publisher, *doc.meta.publisher_aliases]:
+            publishers.setdefault(name, []).append(doc.meta.doc_id)
+    # The welcome screen lists pages by publisher and title: in that order here, so it parses only those it shows.
+    by_source = [d.meta.doc_id for d in sorted(documents, key=lambda d: (d.meta.publisher, d.meta.title))]
+    return {"doc_ids": list(position), **starts, "publishers": publishers, "by_source": by_source,
+            "publisher_count": len({d.meta.publisher for d in documents})}
+
+
+def name_words(documents: list[Document], occupations: list[Occupation]) -> Counter:
+    """Words a question may use besides the corpus's own: its pages' titles and publishers and every
+    occupation name's words (retrieval.vocabulary adds everyday question words)."""
+    found = Counter(w for d in documents for w in words(f"{d.meta.title} {d.meta.publisher}"))
+    found.update(w for o in occupations for n in o.names for w in words(n.name))
+    return found
+
+
 def _swap_in(new: Path, target: Path) -> None:
     old = target.parent / f".{target.name}.old-{os.getpid()}"
     if target.exists():
         os.replace(target, old)
     os.replace(new, target)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def read_manifest(index_dir: Path) -> Manifest:
-    if not index_dir.exists():
-        recover(index_dir)
-    path = index_dir / "manifest.json"
-    if not path.exists():
-        raise IndexMissingError(f"No index at {index_dir}/: {_BUILD_HINT} first.")
-    try:
-        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValueError as err:
-        raise IndexCorruptError(f"{path} is unreadable ({err.__class__.__name__}): {_BUILD_HINT}.") from err
-
-
-def check_fresh(manifest: Manifest, settings: Settings, embedder_name: str) -> None:
-    """Raise IndexStaleError naming what changed since the index was built."""
-    if manifest.format_version != FORMAT_VERSION:
-        raise IndexStaleError(f"The index has format {manifest.format_version}, this version reads "
-                              f"{FORMAT_VERSION}: {_BUILD_HINT}.")
-    if manifest.model_name != embedder_name:
-        raise IndexStaleError(f"The index was built with {manifest.model_name}, but the assistant is using "
-                              f"{embedder_name}: {_BUILD_HINT}.")
-    if settings.corpus_dir.is_dir() and corpus_hash(settings.corpus_dir) != manifest.corpus_hash:
-        raise IndexStaleError(f"The corpus in {settings.corpus_dir}/ has changed since the index was built: "
-                              f"{_BUILD_HINT}.")
-
-
-def load_index(settings: Settings, embedder_name: str) -> Index:
-    folder = settings.index_dir
-    manifest = read_manifest(folder)
-    check_fresh(manifest, settings, embedder_name)
-    wanted = [f for f in _FILES if manifest.sentence_vectors or f != "sentence_vectors.npy"]
-    missing = [f for f in wanted if not (folder / f).exists()] + (
-        [] if (folder / "bm25").is_dir() else ["bm25/"])
-    if missing:
-        raise IndexCorruptError(f"The index in {folder}/ is missing {', '.join(missing)}: {_BUILD_HINT}.")
-    verify(folder, manifest)  # every file's size and sha256, before any is parsed
-    try:
-        documents = [Document.model_validate_json(line)
-                     for line in (folder / "documents.jsonl").read_text(encoding="utf-8").splitlines()]
-        chunks = [Chunk.model_validate_json(line)
-                  for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
-        vectors = _faiss().read_index(str(folder / "vectors.faiss"))
-        if manifest.faiss_params.get("efSearch"):
-            vectors.hnsw.efSearch = manifest.faiss_params["efSearch"]
-        bm25 = BM25Index.load(folder / "bm25")
-        word_counts = json.loads((folder / "words.json").read_text(encoding="utf-8"))
-        sentences = [Sentence.model_validate_json(line)
-                     for line in (folder / "sentences.jsonl").read_text(encoding="utf-8").splitlines()]
-        # In memory, or memory-mapped with a size check before each read when large (integrity.py).
-        sentence_vectors = (load_vectors(folder / "sentence_vectors.npy",
-                                         settings.sentence_vectors_in_memory_max_mb * 2**20)
-                            if manifest.sentence_vectors else None)
-        occupations = [Occupation.model_validate_json(line)
-                       for line in (folder / "occupations.jsonl").read_text(encoding="utf-8").splitlines()]
-        occupation_vectors = np.load(folder / "occupation_vectors.npy")
-    except (ValueError, RuntimeError, OSError, EOFError) as err:  # EOFError: np.load of an emptied file
-        raise IndexCorruptError(f"The index in {folder}/ is damaged ({err.__class__.__name__}: "
-                                f"{str(err)[:200]}): {_BUILD_HINT}.") from err
-    counts = {"chunks.jsonl": len(chunks), "vectors.faiss": vectors.ntotal, "bm25": bm25.params.documents}
-    if any(n != manifest.chunk_count for n in counts.values()) or len(documents) != manifest.document_count:
-        raise IndexCorruptError(f"The index in {folder}/ does not agree with its manifest "
-                                f"({manifest.chunk_count} chunks expected, found {counts}): {_BUILD_HINT}.")
-    if len(sentences) != manifest.sentence_count or (
-            sentence_vectors is not None and sentence_vectors.shape != (len(sentences), manifest.dimension)):
-        raise IndexCorruptError(f"The sentence files in {folder}/ do not agree with the manifest: {_BUILD_HINT}.")
-    names = sum(len(o.names) for o in occupations)
-    doc_ids = {d.meta.doc_id for d in documents}
-    if (len(occupations) != manifest.occupation_count or names != manifest.occupation_name_count
-            or occupation_vectors.shape != (names, manifest.dimension)
-            or any(p not in doc_ids for o in occupations for p in o.pages + o.mentioned_in)):
-        raise IndexCorruptError(f"The occupation files in {folder}/ do not agree with the manifest or the pages: "
-                                f"{_BUILD_HINT}.")
-    if vectors.d != manifest.dimension or any(c.row != i for i, c in enumerate(chunks)):
-        raise IndexCorruptError(f"The index in {folder}/ is inconsistent (dimension or row order): {_BUILD_HINT}.")
-    return Index(manifest, {d.meta.doc_id: d for d in documents}, chunks, vectors, bm25, word_counts, sentences,
-                 sentence_vectors, folder, Registry(occupations), occupation_vectors)
-
-
-def enrich(occupations: list[Occupation], documents: list[Document],
-           sentences: list[Sentence]) -> list[Occupation]:
-    """Each occupation with the facets its pages have evidence for (the welcome screen's starters
-    offer only questions the pages can answer) and the name its pages use most."""
-    from .facets import RULES, page_evidence  # the facet rules are the query side's; only the build needs them
-
-    by_doc: dict[str, list[Sentence]] = {}
-    for s in sentences:
-        by_doc.setdefault(s.doc_id, []).append(s)
-    found = {d.meta.doc_id: {f.value for f in page_evidence(d, by_doc.get(d.meta.doc_id, []))} for d in documents}
-    order = [r.facet.value for r in RULES]
-
-    # The name the pages use most, counted as the matcher reads them (the longest name at each place:
-    # "X helper assistants" counts for that name, not for its prefix "X helper").
-    registry = Registry(occupations)
-    used: Counter = Counter()
-    for doc in documents:
-        for hit in registry.matcher.find(doc.text):
-            for position in hit.exact:
-                used[(position, name_key(hit.text))] += 1
-
-    def most_used(i: int, o: Occupation) -> str:
-        counts = [(used[(i, name_key(n.name))] * len(n.name), -k) for k, n in enumerate(o.names)]
-        return o.names[-max(counts)[1]].name
-
-    return [o.model_copy(update={"facets": [f for f in order if any(f in found.get(p, ()) for p in o.pages)],
-                                 "search_name": most_used(i, o)}) for i, o in enumerate(occupations)]

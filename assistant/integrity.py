@@ -1,4 +1,4 @@
-"""Checksums of the index files, and a guard on the one file read while serving.
+"""Checksums of the index files, and a guard on the files read while serving.
 
 The build records the sha256 and size of every file it wrote in the index folder (whatever files the
 folder holds, sub-folders included: a file added to the index later is covered without a change
@@ -6,13 +6,22 @@ here), and every load verifies them, so a file damaged in place, e.g. random byt
 vectors.faiss, is refused with IndexCorruptError before anything is parsed, and a server that is
 reloading keeps its last good index (web/reload.py).
 
-Most files are read whole into memory at load, so a change on disk afterwards cannot reach a question.
-sentence_vectors.npy is the exception when large: it is memory-mapped, and a mapped file that shrinks
-kills the process with SIGBUS on the next read of a page past its new end. Below
-`Settings.sentence_vectors_in_memory_max_mb` it is therefore copied into memory (the build writes at most
-20,000 x 384 float32 = 29 MiB by default); above, MappedVectors checks with fstat, before every read,
-that the file it mapped still has its size and modification time, and once it has not, never reads
-the mapping again and encodes the needed sentences with the model instead (the same vectors).
+Hashing every byte at every load cost a third of a second on a 100,000-passage index (412 MB; 328 ms in
+benchmarks/results/freshness.md), a third of a one-shot question's budget. So the build also records each file's stat stamp (inode, size, mtime
+and ctime in ns) and a load hashes only the files whose stamp differs. Any write to a file, or a
+utime() that puts its mtime back, sets its ctime to the current time, which the kernel alone sets; and
+the build writes the manifest only after the clock has moved past every file's ctime (wait_past), so
+a change made after the build cannot leave a file's stamp as recorded. A copied folder has new inodes:
+every file is hashed, as before. What a stamp cannot see is a disk flipping bits without a write.
+
+Most small files are read whole into memory at load, so a change on disk afterwards cannot reach a
+question. Large vectors (sentence_vectors.npy, occupation_vectors.npy, vectors.faiss above
+Settings.vectors_in_memory_max_mb) are memory-mapped, and a mapped file that shrinks kills the process
+with SIGBUS on the next read of a page past its new end. MappedVectors therefore checks with fstat,
+before every read, that the file it mapped still has its size and modification time, and once it has
+not, never reads the mapping again and uses its fallback (for sentences: encoding them with the model,
+the same vectors) or raises IndexCorruptError. FAISS reads its own mapping; a build never changes a file
+in place (it swaps whole folders), so only a hand truncating a served vectors.faiss can hit it.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,8 +55,33 @@ def digest_folder(folder: Path) -> dict[str, FileDigest]:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = path.relative_to(folder).as_posix()
         if name != MANIFEST:
-            out[name] = FileDigest(sha256=_sha256(path), size=path.stat().st_size)
+            out[name] = FileDigest(sha256=_sha256(path), size=path.stat().st_size, stamp=_stamp(path))
     return out
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def latest_change(digests: dict[str, FileDigest]) -> int:
+    """The newest ctime (ns) among the recorded stamps."""
+    return max((d.stamp[3] for d in digests.values() if d.stamp), default=0)
+
+
+def wait_past(folder: Path, ctime_ns: int) -> bool:
+    """Return True once a file written now gets a ctime later than `ctime_ns` (the kernel's clock ticks
+    every few ms), so no change after this can leave a file with a stamp recorded before; False if the
+    clock did not pass it within ~2 s (a file system with coarse times): then stamps must not be trusted."""
+    probe = folder / ".clock"
+    for _ in range(1000):
+        probe.write_bytes(b"")
+        now = probe.stat().st_ctime_ns
+        probe.unlink()
+        if now > ctime_ns:
+            return True
+        time.sleep(0.002)
+    return False
 
 
 def problems(folder: Path, manifest: Manifest) -> list[str]:
@@ -66,6 +101,8 @@ def problems(folder: Path, manifest: Manifest) -> list[str]:
         return found
     for name, want in manifest.files.items():
         try:
+            if want.stamp is not None and _stamp(folder / name) == tuple(want.stamp):
+                continue  # not written since the build hashed it (see the module's docstring)
             if _sha256(folder / name) != want.sha256:
                 found.append(f"{name} does not match its checksum")
         except OSError as err:
@@ -117,6 +154,12 @@ class MappedVectors:
                           "with the model instead. Rebuild the index (careers-assistant build) to fix it.",
                           self.path, st.st_size, self._stat[0])
         return not self.changed
+
+    def __matmul__(self, other: np.ndarray) -> np.ndarray:
+        """Every row times `other` (occupation names against a question), or IndexCorruptError."""
+        if not self.intact():
+            raise IndexCorruptError(f"{self.path} changed on disk while being served: {_HINT}.")
+        return self._array @ other
 
     def __getitem__(self, rows) -> np.ndarray:
         if self.intact():

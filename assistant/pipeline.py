@@ -11,7 +11,7 @@ from .answer import compose
 from .embedding import Embedder, embedder_name, make_embedder
 from .errors import QuestionError
 from .evidence import FACETS_WITH_VALUES
-from .index import Index, load_index
+from .indexstore import Index, load_index
 from pydantic import BaseModel, ConfigDict
 
 from .models import Answer, Facet, Hit, Turn

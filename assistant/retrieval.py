@@ -13,13 +13,13 @@ from pydantic import BaseModel, ConfigDict
 
 from .embedding import Embedder
 from .filtered import dense_among
-from .index import Index
+from .indexstore import Index
 from .models import Hit
 from .occupations.names import names_phrase
 from .query import QueryPlan, Reader
 from .settings import Settings
 from .spelling import Speller
-from .text import common_words, terms, words
+from .text import common_words, terms
 
 
 def minmax(scores: np.ndarray) -> np.ndarray:
@@ -50,14 +50,12 @@ def fuse_rrf(dense: dict[int, float], lexical: dict[int, float], k: int) -> dict
 
 def vocabulary(index: Index) -> dict[str, int]:
     """Words a question may use without being "about something the sources don't cover": the corpus's
-    words, its pages' titles and publishers, everyday question words and every occupation name's words."""
+    words, its pages' titles and publishers and every occupation name's words (index.name_words, counted
+    at build time) and everyday question words."""
     counts = dict(index.word_counts)
-    extra = [w for d in index.documents.values() for w in words(f"{d.meta.title} {d.meta.publisher}")]
-    extra += list(common_words())
-    registry = getattr(index, "registry", None)
-    if registry is not None:
-        extra += [w for o in registry.occupations for n in o.names for w in words(n.name)]
-    for w in extra:
+    for w, n in index.name_words.items():
+        counts[w] = counts.get(w, 0) + n
+    for w in common_words():
         counts[w] = counts.get(w, 0) + 1
     return counts
 
@@ -76,10 +74,7 @@ class Retriever:
     def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
         self.index, self.embedder, self.settings = index, embedder, settings
         self.speller = Speller(vocabulary(index))
-        self.publishers: dict[str, list[str]] = {}
-        for doc in index.documents.values():
-            for name in [doc.meta.publisher, *doc.meta.publisher_aliases]:
-                self.publishers.setdefault(name, []).append(doc.meta.doc_id)
+        self.publishers = index.publishers
 
     def reader(self) -> Reader:
         """What query.plan needs to read a question against this index."""

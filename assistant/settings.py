@@ -79,6 +79,12 @@ class Settings(BaseModel):
     # size check before each read (integrity.py says why: a truncated mapping kills the process).
     sentence_vectors_in_memory_max_mb: int = env("CAREERS_SENTENCE_VECTORS_IN_MEMORY_MAX_MB", 256,
                                                  "a whole number of MiB, 0 or more (0: always mapped)", ge=0)
+    # vectors.faiss and occupation_vectors.npy up to this size are read into memory; larger ones are
+    # memory-mapped, so a one-shot question on 100,000 passages reads the few pages it searches instead of
+    # ~325 MB (benchmarks/results/lazy_index.md). The build never changes a file in place (it swaps whole
+    # folders), so a mapping is only lost if someone truncates a served file by hand.
+    vectors_in_memory_max_mb: int = env("CAREERS_VECTORS_IN_MEMORY_MAX_MB", 32,
+                                        "a whole number of MiB, 0 or more (0: always mapped)", ge=0)
 
     # Retrieval.
     fusion: Literal["minmax", "rrf"] = "minmax"

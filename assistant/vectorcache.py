@@ -8,8 +8,8 @@ Rules:
   written. Its chunks.jsonl + vectors.faiss (FAISS `reconstruct_n`), sentences.jsonl (text from
   documents.jsonl) + sentence_vectors.npy, and occupations.jsonl name order + occupation_vectors.npy
   are read back, after the manifest's checksums (integrity.verify) pass.
-- Nothing is reused unless the previous manifest's format_version, model_name, dimension and
-  chunking settings equal the current ones.
+- Nothing is reused unless the previous manifest's format_version is one whose files this reads
+  (index.CACHE_FORMATS) and its model_name, dimension and chunking settings equal the current ones.
 - A missing, damaged or mismatched previous index means an empty table (a full encode), never an
   error. The caller reads it inside the build lock, so two builds do not race.
 - Only missing texts reach the model (each distinct text once), so the progress bar (tqdm: texts/s
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -33,16 +33,16 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def previous_vectors(folder: Path, *, format_version: int, model_name: str, dimension: int,
+def previous_vectors(folder: Path, *, format_versions: Collection[int], model_name: str, dimension: int,
                      chunking: Mapping[str, int | str]) -> dict[str, np.ndarray]:
     """sha256(text) -> unit vector from the index in `folder`; empty when it cannot be trusted."""
     try:
-        return _read(folder, format_version, model_name, dimension, chunking)
+        return _read(folder, format_versions, model_name, dimension, chunking)
     except Exception:  # noqa: BLE001 - any failure to read the old index just means a full encode
         return {}
 
 
-def _read(folder: Path, format_version: int, model_name: str, dimension: int,
+def _read(folder: Path, format_versions: Collection[int], model_name: str, dimension: int,
           chunking: Mapping[str, int | str]) -> dict[str, np.ndarray]:
     import faiss
 
@@ -53,7 +53,7 @@ def _read(folder: Path, format_version: int, model_name: str, dimension: int,
     if not path.exists():
         return {}
     manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
-    if (manifest.format_version != format_version or manifest.model_name != model_name
+    if (manifest.format_version not in format_versions or manifest.model_name != model_name
             or manifest.dimension != dimension or dict(manifest.chunking) != dict(chunking)):
         return {}
     verify(folder, manifest)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from assistant import index as index_module
+from assistant import indexstore
 from assistant.corpus import corpus_hash
 from assistant.embedding import HashEmbedder
 from assistant.errors import IndexCorruptError, IndexMissingError, IndexStaleError
@@ -67,7 +68,7 @@ def test_build_then_load(settings: Settings, built, corpus_dir: Path) -> None:
         "hours": 3, "support": 3, "skills": 2, "weekends": 2}
     # Only the index folder and the corpus: no temporary or old folders left beside it.
     assert _listing(settings.index_dir.parent) == [".index.lock", "corpus", "index"]  # the lock file stays
-    assert _listing(settings.index_dir) == sorted([*index_module._FILES, "bm25", ".gitignore"])
+    assert _listing(settings.index_dir) == sorted([*indexstore.FILES, "bm25", ".gitignore"])
 
 
 def test_faiss_row_i_is_chunks_jsonl_line_i(settings: Settings, built) -> None:
@@ -172,13 +173,13 @@ def _swap_first_lines(path: Path) -> None:
     ("name", "damage", "message"),
     [
         ("chunks.jsonl", Path.unlink, "is missing chunks.jsonl"),
-        ("chunks.jsonl", _drop_last_line, "does not agree with its manifest"),
-        ("chunks.jsonl", _cut_in_half, "is damaged"),
-        ("chunks.jsonl", _swap_first_lines, "row order"),
-        ("chunks.jsonl", lambda p: p.write_bytes(b""), "does not agree with its manifest"),
+        ("chunks.jsonl", _drop_last_line, "chunks.offsets.npy does not agree with chunks.jsonl"),
+        ("chunks.jsonl", _cut_in_half, "chunks.offsets.npy does not agree with chunks.jsonl"),
+        ("chunks.jsonl", _swap_first_lines, "Row 0 of .* (is not where chunks.offsets.npy says|is out of row order)"),
+        ("chunks.jsonl", lambda p: p.write_bytes(b""), "chunks.offsets.npy does not agree with chunks.jsonl"),
         ("vectors.faiss", Path.unlink, "is missing vectors.faiss"),
         ("vectors.faiss", _cut_in_half, "is damaged"),
-        ("documents.jsonl", _drop_last_line, "does not agree with its manifest"),
+        ("documents.jsonl", _drop_last_line, "documents.offsets.npy does not agree with documents.jsonl"),
         ("words.json", _cut_in_half, "is damaged"),
         ("manifest.json", _cut_in_half, "unreadable"),
     ],
@@ -194,10 +195,12 @@ def test_corrupt_index(settings: Settings, built, name: str, damage, message: st
     assert "careers-assistant build" in str(err.value)
     if name == "manifest.json":
         return
-    # ... and with checksums that match the damaged files, the checks of what the files say still do.
+    # ... and with checksums that match the damaged files, the checks of what the files say still do:
+    # at load, or (rows are read on demand, indexstore.py) when the damaged row is read.
     _rewrite_checksums(settings.index_dir)
     with pytest.raises(IndexCorruptError, match=message) as err:
-        load_index(settings, HASH)
+        loaded = load_index(settings, HASH)
+        list(loaded.chunks), list(loaded.documents.values())
     assert "careers-assistant build" in str(err.value)
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from assistant.embedding import HashEmbedder
-from assistant.index import SentenceVectorsOnDemand, build_index, faiss_kind, load_index
+from assistant.index import build_index, faiss_kind, load_index
+from assistant.sentencevectors import SentenceVectorsOnDemand
 from assistant.settings import Settings
 
 HASH = "hash-384"

@@ -8,6 +8,7 @@ import pytest
 
 from assistant.errors import QuestionError
 from assistant.facets import detect
+from assistant.index import name_words
 from assistant.models import Facet, Turn
 from assistant.query import Reader, plan, validate
 from assistant.text import common_words
@@ -132,7 +133,8 @@ def reader(seed_registry) -> Reader:
     corpus_words = {"band": 3, "pay": 2, "support": 5, "workers": 4, "salary": 2, "hours": 3, "earn": 1, "ots": 1,
                     "assistants": 2, "practices": 1, "start": 2, "professional": 1, "join": 1, "associate": 1,
                     "members": 1}
-    speller = Speller(vocabulary(SimpleNamespace(word_counts=corpus_words, documents={}, registry=seed_registry)))
+    speller = Speller(vocabulary(SimpleNamespace(word_counts=corpus_words,
+                                                 name_words=name_words([], seed_registry.occupations))))
     return Reader(registry=seed_registry, speller=speller, publishers={}, common_words=common_words())
 
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from functools import cached_property
 
 from ..models import Document, Occupation, OccupationName
 from ..facets import TOPIC_WORDS
+from ..rows import Subset
 from ..text import STOPWORDS
-from .names import display_name, introduces_names, key_of, name_key, names_in_text, plural_of, tokens
+from .matcher import NameHit, NameMatcher  # noqa: F401 - NameHit: imported from here
+from .names import display_name, introduces_names, name_key, names_in_text, plural_of
 
 
 def slug(name: str) -> str:
@@ -168,91 +170,51 @@ def _settle_mentions(drafts: dict[str, _Draft]) -> None:
         draft.keys = {name_key(n.name) for n in draft.names}
 
 
-@dataclass(frozen=True)
-class NameHit:
-    """A span of text that is an occupation's name (exact), or the end of several names (partial:
-    "technician" ends "X technician" and "Y technician")."""
-
-    start: int
-    end: int
-    text: str
-    exact: tuple[int, ...]  # occupations (registry positions) with this name
-    preferred: tuple[int, ...]  # those whose display name it is
-    partial: tuple[int, ...]  # covered occupations with a longer name ending in it
-
-
-class NameMatcher:
-    """Finds occupation names in text by looking each word span up in dictionaries of name keys."""
-
-    MAX_WORDS = 8
-
-    def __init__(self, occupations: list[Occupation]) -> None:
-        self.exact: dict[str, set[int]] = {}
-        self.preferred: dict[str, set[int]] = {}
-        self.partial: dict[str, set[int]] = {}
-        longest = 1
-        for i, occ in enumerate(occupations):
-            for n, name in enumerate(occ.names):
-                words = [t for _, _, t in tokens(name.name)]
-                if not words:
-                    continue
-                longest = max(longest, len(words))
-                key = key_of(words)
-                self.exact.setdefault(key, set()).add(i)
-                if n == 0:
-                    self.preferred.setdefault(key, set()).add(i)
-                if occ.covered:
-                    for cut in range(1, len(words)):
-                        self.partial.setdefault(key_of(words[cut:]), set()).add(i)
-        self.max_words = min(longest, self.MAX_WORDS)
-
-    def find(self, text: str) -> list[NameHit]:
-        """Non-overlapping names, left to right, the longest at each position."""
-        toks = tokens(text)
-        keys = [key_of([t]) for _, _, t in toks]
-        hits: list[NameHit] = []
-        i = 0
-        while i < len(toks):
-            for j in range(min(len(toks), i + self.max_words), i, -1):
-                key = "".join(keys[i:j])
-                exact, partial = self.exact.get(key), self.partial.get(key)
-                if exact or partial:
-                    start, end = toks[i][0], toks[j - 1][1]
-                    hits.append(NameHit(start, end, text[start:end], tuple(sorted(exact or ())),
-                                        tuple(sorted(self.preferred.get(key, ()))),
-                                        tuple(sorted((partial or set()) - (exact or set())))))
-                    i = j
-                    break
-            else:
-                i += 1
-        return hits
-
-    def occupations_named(self, text: str) -> set[int]:
-        """Occupations a sentence names exactly (for "is this sentence about that occupation?")."""
-        return {o for hit in self.find(text) for o in hit.exact}
+def registry_tables(occupations: Sequence[Occupation]) -> dict:
+    """What a loaded registry needs without parsing every occupation: ids, which are covered, name
+    counts, the page -> occupation map, the order examples() lists them in, and the name matcher's
+    dictionaries (the index stores these beside occupations.jsonl: occupations/stored.py)."""
+    matcher = NameMatcher(occupations)
+    covered = [o for o in occupations if o.covered]
+    position = {o.id: i for i, o in enumerate(occupations)}
+    return {"ids": [o.id for o in occupations], "covered": [o.covered for o in occupations],
+            "name_counts": [len(o.names) for o in occupations],
+            "pages": {page: o.id for o in occupations for page in o.pages},
+            "mentioned_in": sorted({p for o in occupations for p in o.mentioned_in}),
+            "examples": [position[o.id] for o in sorted(covered, key=lambda o: (-len(o.pages), o.name.lower()))],
+            **matcher.tables()}
 
 
 class Registry:
-    """The loaded registry: occupations by id and by page, and their name matcher."""
+    """The loaded registry: occupations by id and by page, and their name matcher.
 
-    def __init__(self, occupations: list[Occupation]) -> None:
+    `occupations` may be a list or the index's rows read on demand (rows.RowFile) with their
+    precomputed `tables` (registry_tables): then only the occupations a question touches are parsed."""
+
+    def __init__(self, occupations: Sequence[Occupation], tables: dict | None = None) -> None:
+        tables = tables if tables is not None else registry_tables(occupations)
         self.occupations = occupations
-        self.by_id = {o.id: o for o in occupations}
-        self.position = {o.id: i for i, o in enumerate(occupations)}
-        self.page_occupation = {page: o.id for o in occupations for page in o.pages}
-        self.matcher = NameMatcher(occupations)
-        # Row r of occupation_vectors.npy is name name_rows[r][1] of occupation name_rows[r][0].
-        self.name_rows = [(i, n) for i, o in enumerate(occupations) for n in range(len(o.names))]
+        self.position = {id_: i for i, id_ in enumerate(tables["ids"])}
+        self.page_occupation: dict[str, str] = tables["pages"]
+        self.matcher = NameMatcher.from_tables(tables)
+        self._covered: list[bool] = tables["covered"]
+        self._examples: list[int] = tables["examples"]
+        self._name_counts: list[int] = tables["name_counts"]
+
+    @cached_property
+    def name_rows(self) -> list[tuple[int, int]]:
+        """Row r of occupation_vectors.npy is name name_rows[r][1] of occupation name_rows[r][0]."""
+        return [(i, n) for i, count in enumerate(self._name_counts) for n in range(count)]
 
     @property
-    def covered(self) -> list[Occupation]:
-        return [o for o in self.occupations if o.covered]
+    def covered(self) -> Sequence[Occupation]:
+        return Subset(self.occupations, [i for i, c in enumerate(self._covered) if c])
 
     def __getitem__(self, occupation_id: str) -> Occupation:
-        return self.by_id[occupation_id]
+        return self.occupations[self.position[occupation_id]]
 
     def __contains__(self, occupation_id: object) -> bool:
-        return occupation_id in self.by_id
+        return occupation_id in self.position
 
     def about(self, doc_id: str) -> str | None:
         """The occupation a page describes."""
@@ -264,4 +226,4 @@ class Registry:
 
     def examples(self, n: int) -> list[Occupation]:
         """A few covered occupations to name in a welcome or a refusal: the best described first."""
-        return sorted(self.covered, key=lambda o: (-len(o.pages), o.name.lower()))[:n]
+        return [self.occupations[i] for i in self._examples[:n]]

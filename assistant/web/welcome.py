@@ -97,14 +97,15 @@ def starters_for(index: Index) -> list[tuple[str, str]]:
 
 def welcome_for(index: Index) -> Welcome:
     registry = index.registry
-    docs = sorted(index.documents.values(), key=lambda d: (d.meta.publisher, d.meta.title))
+    # The index keeps its pages in (publisher, title) order: only the pages listed are read.
+    docs = [index.documents[d] for d in index.by_source[:MAX_SOURCES]]
     sources = [SourceSummary(publisher=d.meta.publisher, title=d.meta.title, date=date_label(d.meta), url=d.meta.url)
-               for d in docs[:MAX_SOURCES]]
+               for d in docs]
     covered = registry.examples(MAX_LISTED)
     role = covered[0].plural if len(registry.covered) == 1 else "Careers"
     return Welcome(role=role, occupations=[o.plural for o in covered[:MAX_LISTED if len(registry.covered) <= MAX_LISTED else 3]],
                    occupation_count=len(registry.covered), sources=sources,
-                   publisher_count=len({d.meta.publisher for d in docs}), starters=starters_for(index))
+                   publisher_count=index.publisher_count, starters=starters_for(index))
 
 
 def write_chainlit_md(welcome: Welcome, app_root: Path) -> Path:

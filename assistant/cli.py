@@ -35,22 +35,11 @@ def _build(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def index_for(corpus_dir, index_dir, index_given: bool):
-    """Where the import's hint builds: the index folder given (flag or environment), else an index named
-    after the corpus beside it (careers-corpus -> careers-index), so following the hint never replaces
-    the default index of the default corpus."""
-    from pathlib import Path
-
-    if index_given or Path(corpus_dir) == Path("corpus"):
-        return index_dir
-    name = Path(corpus_dir).name
-    return Path(corpus_dir).with_name(name.replace("corpus", "index") if "corpus" in name else f"{name}-index")
-
-
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .corpus import decode, parse
+    from .generated import index_for
     from .errors import DocumentError
     from .importers import IMPORTERS
 

@@ -92,10 +92,13 @@ def in_process(index: Path, corpus: Path) -> tuple[list[str], list[dict]]:
     return asyncio.run(run())
 
 
-def worker_pids(log: str) -> list[int]:
-    found = re.findall(r"answer workers ready on the index built \S+ \(pids ([\d, ]+)\)", log)
-    assert found, log[-2000:]
-    return [int(p) for p in found[-1].split(", ")]
+def worker_pids(server_pid: int) -> list[int]:
+    """The server's answer workers: its children started by multiprocessing's spawn (not its resource
+    tracker), read from /proc."""
+    children = [int(pid) for task in Path(f"/proc/{server_pid}/task").iterdir()
+                for pid in (task / "children").read_text().split()]
+    return sorted(pid for pid in children
+                  if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes())
 
 
 def test_two_workers_answer_as_the_server_process_does_and_a_killed_worker_is_replaced(tmp_path: Path):
@@ -109,7 +112,7 @@ def test_two_workers_answer_as_the_server_process_does_and_a_killed_worker_is_re
     server = lt.OwnServer(index, corpus, "minilm", extra_env={"CAREERS_ANSWER_WORKERS": "2"})
     try:
         server.wait_ready()
-        pids = worker_pids(server.log())
+        pids = worker_pids(server.pid)
         assert len(pids) == 2 and server.pid not in pids
         chat = asyncio.run(chat_texts(server.base, CHAT))
         api = []

@@ -108,7 +108,9 @@ class WorkerPool:
             self.close()
             raise PoolError(f"{len(problems)} of {self.size} answer workers could not start ({problems[0]}). "
                             "Fix that, or set CAREERS_ANSWER_WORKERS=1 to answer in the server process.")
-        log.info("%d answer workers ready on the index built %s (pids %s)", self.size,
+        # Debug: serve's one start-up line already says how many workers answer, and a reload logs the
+        # index it now serves.
+        log.debug("%d answer workers ready on the index built %s (pids %s)", self.size,
                  self.manifest.build_time.isoformat(timespec="seconds"), ", ".join(map(str, self.pids())))
         return self
 

@@ -25,8 +25,8 @@ class ReportSettings(BaseModel):
     trend_days: int = Field(default=7, ge=1, le=60)  # decline rate: these last days against the ones before
     top_questions: int = Field(default=10, ge=1, le=100)
     # Two unanswered questions whose MiniLM vectors are at least this close (cosine) are one group.
-    # Measured on all-MiniLM-L6-v2: rewordings of one question 0.83-0.95 ("paramedic pay", "what is the
-    # salary of a paramedic"); one occupation, another topic 0.55-0.74 (pay / band, nights / hours);
+    # Measured on all-MiniLM-L6-v2: rewordings of one question 0.83-0.95 ("X pay", "what is the salary
+    # of an X"); one occupation, another topic 0.55-0.74 (pay / band, nights / hours);
     # another occupation, the same topic 0.34-0.49 (tests/test_staff_reports.py, the slow test).
     group_similarity: float = Field(default=0.75, gt=0, le=1)
     group_max_questions: int = Field(default=3000, ge=1)  # the newest this many are grouped

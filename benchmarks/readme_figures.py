@@ -98,12 +98,47 @@ def summary_table(repo: Path) -> str:
                      + [f"| {name} | {value} |" for name, value in rows])
 
 
+def speed_table(repo: Path) -> str:
+    """Issue 11's targets: each figure beside the reference it was measured with in the same run."""
+    lazy = _json(repo, "benchmarks/results/lazy_index.json")
+    workers = _json(repo, "benchmarks/results/workers.json")["summary"]
+    rows = []
+    for corpus, label in (("scale", "ESCO + O*NET (105,925 passages)"), ("seed", "seed corpus")):
+        b, a = lazy["corpora"][corpus]["before"], lazy["corpora"][corpus]["after"]
+        rows += [
+            (f"{label}: one-shot `ask`, median s", f"{b['one_shot_s_median']:.2f}", f"{a['one_shot_s_median']:.2f}"),
+            (f"{label}: one-shot `ask`, peak RSS MiB", f"{b['one_shot_rss_mib_median']:,.0f}",
+             f"{a['one_shot_rss_mib_median']:,.0f}"),
+            (f"{label}: `serve` ready, median s", f"{b['serve_ready_s_median']:.2f}", f"{a['serve_ready_s_median']:.2f}"),
+            (f"{label}: warm ask p50 / p95 ms", f"{b['warm']['ask_p50_ms']:.0f} / {b['warm']['ask_p95_ms']:.0f}",
+             f"{a['warm']['ask_p50_ms']:.0f} / {a['warm']['ask_p95_ms']:.0f}"),
+            (f"{label}: warm ask p50 ÷ bare query encode p50",
+             f"{b['warm']['ask_p50_ms'] / b['warm']['encode_p50_ms']:.2f}",
+             f"{a['warm']['ask_p50_ms'] / a['warm']['encode_p50_ms']:.2f}"),
+        ]
+    one, two = workers["1"], workers["2"]
+    rows += [
+        ("seed corpus: chat / API answers/s at 8 sessions, 1 worker → 2 workers",
+         f"{one['chat_c8_qps']:.1f} / {one['api_c8_qps']:.1f}", f"{two['chat_c8_qps']:.1f} / {two['api_c8_qps']:.1f}"),
+        ("2 workers ÷ 1 worker, answers/s at 8 sessions (chat / API)", "",
+         f"{workers['ratios_2_to_1']['chat_c8_qps']:.2f} / {workers['ratios_2_to_1']['api_c8_qps']:.2f}"),
+        ("seed corpus: chat / API p95 ms at 20 sessions, 1 worker → 2 workers",
+         f"{one['chat_c20_p95']:.0f} / {one['api_c20_p95']:.0f}", f"{two['chat_c20_p95']:.0f} / {two['api_c20_p95']:.0f}"),
+        ("errors under load, 1 worker → 2 workers", f"{one['errors']}", f"{two['errors']}"),
+        ("seed corpus: server resident memory MiB (RSS; with 2 workers, server + workers)",
+         f"{one['total_rss_mib']:.0f}", f"{two['total_rss_mib']:.0f}"),
+    ]
+    return "\n".join(["| measure (`lazy_index.md`: before = the eager index; `workers.md`) | before | after |",
+                       "|---|---|---|"] + [f"| {name} | {b} | {a} |" for name, b, a in rows])
+
+
 # Which block is made from what: one line per table in the README.
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "eval": eval_table("reports/eval.json", "evals/thresholds.yaml"),
     "eval-occupations": eval_table("reports/occupations/eval.json", "evals/thresholds-occupations.yaml"),
     "load": load_table,
     "benchmarks": summary_table,
+    "speed": speed_table,
 }
 
 _BLOCK = re.compile(r"(<!-- figures: ([\w-]+) -->\n)(.*?)(<!-- /figures -->)", re.S)

@@ -18,7 +18,7 @@ def test_the_committed_benchmark_tables_are_the_results_files() -> None:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     blocks = dict(re.findall(r"<!-- figures: ([\w-]+) -->\n(.*?)\n<!-- /figures -->", text, re.S))
     assert set(blocks) == set(figures.BLOCKS)
-    for name in ("load", "benchmarks"):
+    for name in ("load", "benchmarks", "speed"):
         assert blocks[name] == figures.BLOCKS[name](REPO), f"run python benchmarks/readme_figures.py ({name})"
 
 

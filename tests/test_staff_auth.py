@@ -331,3 +331,18 @@ def test_guesses_sent_in_parallel_are_throttled_too(tmp_path):
             return sorted(r.status_code for r in replies)
 
     assert run(attack()) == [401] * 4 + [429] * 26  # 3 free, the 4th starts the lock: no more were checked
+
+
+def test_an_audit_row_the_database_refuses_costs_a_log_line_not_the_action(caplog):
+    """Sign-in, sign-out and "mark handled" have already happened when they are recorded."""
+    import asyncio
+
+    from assistant.staff.audit import audit_after
+
+    class Broken:
+        def begin(self):
+            raise OSError("disk full")
+
+    with caplog.at_level("ERROR"):
+        assert asyncio.run(audit_after(Broken(), "ada", "sign in", "from 127.0.0.1")) is False
+    assert "Could not write the audit log for sign in by ada" in caplog.text

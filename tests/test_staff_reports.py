@@ -92,11 +92,12 @@ def staff(tmp_path: Path, assistant, monkeypatch):
         settings=assistant.settings, web=web, service=service, welcome=welcome_for(assistant.index)))
     calls: list[tuple] = []
 
-    async def audit(engine, user: str, action: str, detail: str) -> None:
+    async def audit_after(engine, user: str, action: str, detail: str) -> bool:
         calls.append((user, action, detail))
+        return True
 
     # The audit log is auth's module; here a recorder stands in for it, so the call itself is checked.
-    monkeypatch.setitem(sys.modules, "assistant.staff.audit", types.SimpleNamespace(audit=audit))
+    monkeypatch.setitem(sys.modules, "assistant.staff.audit", types.SimpleNamespace(audit_after=audit_after))
     app = FastAPI()
     app.add_middleware(FakeSession)
 

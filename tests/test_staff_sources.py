@@ -281,3 +281,21 @@ def test_every_sources_route_needs_a_signed_in_user(site: Site):
         for method in route.methods:
             response = site.client.request(method, route.path, headers={"x-test-user": ""}, data={"csrf": CSRF})
             assert response.status_code == (303 if method == "GET" else 401), (method, route.path)
+
+
+def test_a_built_index_the_chat_does_not_pick_up_stops_the_refresh_after_a_minute(site: Site):
+    """A live reload that refuses the new index must not leave an open tab refreshing every 2 s forever."""
+    from datetime import datetime, timedelta, timezone
+
+    request = type("R", (), {"state": type("S", (), {"csrf_token": CSRF})()})()
+    just_built = datetime.now(timezone.utc)
+    html, refresh = build_panel(request, BuildStatus(), site.index.manifest, just_built, True)
+    assert refresh and "switches to it within a few seconds" in html
+    html, refresh = build_panel(request, BuildStatus(), site.index.manifest, just_built - timedelta(minutes=5), True)
+    assert not refresh and "has not switched to it" in html and "server log" in html
+
+
+@pytest.mark.parametrize("page", ["²", "9" * 5000, "-1", "x"])
+def test_a_hand_typed_page_number_is_page_one_not_an_error(site: Site, page: str):
+    response = site.client.get("/staff/sources", params={"page": page})
+    assert response.status_code == 200 and "4 pages (4 shown)" in response.text

@@ -7,6 +7,7 @@ leaves them alone (they are about staff, not about the people who asked question
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
 from pydantic import BaseModel
@@ -14,6 +15,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..web.schema import staff_audit
+
+log = logging.getLogger(__name__)
 
 MAX_DETAIL = 500  # characters: a file name, a group's question; never a whole page
 
@@ -31,6 +34,17 @@ async def audit(engine: AsyncEngine, user: str, action: str, detail: str) -> Non
         await conn.execute(insert(staff_audit).values(
             at=datetime.now(timezone.utc).isoformat(timespec="microseconds"), user=user, action=action[:100],
             detail=detail))
+
+
+async def audit_after(engine: AsyncEngine, user: str, action: str, detail: str) -> bool:
+    """`audit` for an action that has already happened: a database that cannot take the row costs a
+    logged error (and False, for the page to warn), never the action's response."""
+    try:
+        await audit(engine, user, action, detail)
+        return True
+    except Exception:
+        log.exception("Could not write the audit log for %s by %s", action, user)
+        return False
 
 
 async def recent(engine: AsyncEngine, limit: int = 50) -> list[AuditEntry]:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ..web.ratelimit import client_key
-from .audit import audit
+from .audit import audit_after
 from .base import SIGN_IN_PATH, StaffUser, _same, action_user, csrf_field, esc, page_user, render_page
 from .middleware import cookie_headers, is_staff_path
 from .sessions import LOGIN_COOKIE, SESSION_COOKIE
@@ -114,14 +114,14 @@ def build_auth_router() -> APIRouter:
                                  max_age=max(int(expires - time.time()), 1))
         cookies += cookie_headers(request, LOGIN_COOKIE, None)
         response.raw_headers.extend(cookies)
-        await audit(auth.engine, name, "sign in", f"from {client}")
+        await audit_after(auth.engine, name, "sign in", f"from {client}")
         return response
 
     @router.post("/staff/logout")
     async def sign_out(request: Request, user: StaffUser = Depends(action_user)) -> Response:
         auth = request.state.staff_auth
         await auth.sessions.close(request.state.staff_session)
-        await audit(auth.engine, user.name, "sign out", "")
+        await audit_after(auth.engine, user.name, "sign out", "")
         response = RedirectResponse(f"{SIGN_IN_PATH}?signed_out=1", status_code=303)
         response.raw_headers.extend(cookie_headers(request, SESSION_COOKIE, None))
         return response

@@ -6,13 +6,15 @@ itself (a meta refresh) every REFRESH_SECONDS, which is all "watching it build" 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .base import csrf_field, esc
 from .rebuild import BuildStatus
 
 REFRESH_SECONDS = 2
+# A finished build the chat has not picked up after this long will not be: stop refreshing and say so.
+RELOAD_WAIT = timedelta(seconds=60)
 
 
 def disk_build_time(index_dir: Path) -> datetime | None:
@@ -70,10 +72,14 @@ def build_panel(request, status: BuildStatus, served_manifest, on_disk: datetime
     parts.append(f"<p>The chat answers from the index built {_when(served)}: {served_manifest.document_count:,} "
                  f"pages, {served_manifest.chunk_count:,} chunks.</p>")
     if on_disk is not None and on_disk != served and status.state != "running":
-        if live_reload:
+        if live_reload and datetime.now(timezone.utc) - on_disk < RELOAD_WAIT:
             refresh = True
             parts.append(f"<p>The index built {_when(on_disk)} is ready; the chat switches to it within a few "
                          "seconds (live reload).</p>")
+        elif live_reload:  # stop refreshing: the watcher refused it or cannot read it, and says why in its log
+            parts.append(f"<p class=\"bad\">The index built {_when(on_disk)} is ready, but the chat has not "
+                         "switched to it: the server log says why (a live reload that fails keeps the index it "
+                         "had).</p>")
         else:
             parts.append(f"<p class=\"bad\">The index built {_when(on_disk)} is ready, but live reload is off "
                          "(CAREERS_RELOAD_SECONDS=0): restart the server for the chat to use it.</p>")

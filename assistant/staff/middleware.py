@@ -137,8 +137,3 @@ def install_staff(app, web: WebSettings, auth: StaffAuth | None = None) -> Staff
     app.add_middleware(StaffSessionMiddleware, auth=auth)
     app.add_exception_handler(SignInRequired, _to_sign_in)
     return auth
-
-
-def engine_of(request: Request):
-    """The database engine of the staff console, for routes that read or write (e.g. audit())."""
-    return request.state.staff_auth.engine

@@ -7,7 +7,9 @@ are written to the audit log with who did them. Everything that came from a page
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -63,12 +65,23 @@ def build_sources_router(served: Callable[[], Served] = served_now, audit: Audit
     router = APIRouter(include_in_schema=False)
     builders = {} if builders is None else builders
     notices: dict[str, str] = {}  # the message for a user's next view of the page (post/redirect/get)
+    # Routes run both on the event loop and in the thread pool: one tracker per folder, made once.
+    builders_lock = threading.Lock()
+    # Saving and deleting run in worker threads (reading the indexed pages to check for clashes takes
+    # seconds at taxonomy size, which must not stall the chat); one at a time, so two uploads of the
+    # same name cannot both see it as new and one silently overwrite the other.
+    writes = threading.Lock()
 
     def rebuilder(settings: Settings) -> Rebuilder:
         key = (settings.corpus_dir, settings.index_dir, settings.embedder)
-        if key not in builders:
-            builders[key] = Rebuilder(settings)
-        return builders[key]
+        with builders_lock:
+            if key not in builders:
+                builders[key] = Rebuilder(settings)
+            return builders[key]
+
+    def one_at_a_time(write: Callable, *args, **kwargs):
+        with writes:
+            return write(*args, **kwargs)
 
     async def record(state: Served, user: StaffUser, action: str, detail: str) -> str:
         """Write the audit line; '' or a warning to show (the action itself already happened)."""
@@ -95,7 +108,7 @@ def build_sources_router(served: Callable[[], Served] = served_now, audit: Audit
     @router.get("/staff/sources")
     def sources_page(request: Request, q: str = "", page: str = "1", user: StaffUser = Depends(page_user)):
         return _list_page(request, served(), rebuilder, notice=notices.pop(user.name, ""), query=q,
-                          page=int(page) if page.isdigit() else 1)
+                          page=_page_number(page))
 
     @router.get("/staff/sources/page")
     def source_page(request: Request, file: str = "", user: StaffUser = Depends(page_user)):
@@ -111,10 +124,10 @@ def build_sources_router(served: Callable[[], Served] = served_now, audit: Audit
                 raise UploadRefused("Choose a file to upload: a page saved as .md, .txt or .html.")
             name = (save_as if isinstance(save_as, str) and save_as.strip() else page.filename) or ""
             data = await page.read(UPLOAD_MAX_BYTES + 1)
-            saved = save_page(state.settings.corpus_dir, name, data, replace=form.get("replace") == "yes",
-                              indexed=state.index.documents)
+            saved = await asyncio.to_thread(one_at_a_time, save_page, state.settings.corpus_dir, name, data,
+                                            replace=form.get("replace") == "yes", indexed=state.index.documents)
         except UploadRefused as err:
-            return _list_page(request, state, rebuilder, error=str(err), status_code=400)
+            return await asyncio.to_thread(_list_page, request, state, rebuilder, error=str(err), status_code=400)
         verb = "Replaced" if saved.replaced else "Added"
         message = (f"{verb} {saved.file} (“{saved.title}”)."
                    + (f" The previous version is kept as {saved.kept_as} in the pages folder." if saved.kept_as else ""))
@@ -127,9 +140,10 @@ def build_sources_router(served: Callable[[], Served] = served_now, audit: Audit
         state = served()
         name = (await request.form()).get("file")
         try:
-            deleted = delete_page(state.settings.corpus_dir, name if isinstance(name, str) else "")
+            deleted = await asyncio.to_thread(one_at_a_time, delete_page, state.settings.corpus_dir,
+                                              name if isinstance(name, str) else "")
         except UploadRefused as err:
-            return _list_page(request, state, rebuilder, error=str(err), status_code=400)
+            return await asyncio.to_thread(_list_page, request, state, rebuilder, error=str(err), status_code=400)
         message = f"Deleted {deleted.file} (kept as {deleted.kept_as} in the pages folder)."
         message += await record(state, user, "delete", deleted.file)
         return done(user, message + await rebuild_after(state, user, f"deleted {deleted.file}"))
@@ -146,6 +160,11 @@ def build_sources_router(served: Callable[[], Served] = served_now, audit: Audit
         return done(user, "Stopping the build." + await record(state, user, "rebuild-stop", "stopped"))
 
     return router
+
+
+def _page_number(text: str) -> int:
+    """?page=N as typed in the address bar: anything but a plain small number is page 1."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else 1
 
 
 def _list_page(request: Request, state: Served, rebuilder, *, notice: str = "", error: str = "", query: str = "",

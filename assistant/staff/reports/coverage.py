@@ -49,9 +49,11 @@ def _cell(occupation_id: str, topic: Facet, cell: Cell, before: date) -> str:
 def add_routes(router: APIRouter, settings: ReportSettings) -> None:
     cache = CoverageCache()
 
+    # Plain functions, so FastAPI runs them in its thread pool: a cold page reads and scores dozens of
+    # pages (seconds at taxonomy size), which must not stall the chat on the event loop.
     @router.get("/staff/coverage")
-    async def coverage_page(request: Request, q: str = "", page: str | None = None, years: str | None = None,
-                            user: StaffUser = Depends(page_user)):
+    def coverage_page(request: Request, q: str = "", page: str | None = None, years: str | None = None,
+                      user: StaffUser = Depends(page_user)):
         years = number(years, settings.stale_years, 0.01, MAX_YEARS)
         before = cutoff(years)
         cmap = cache.for_index(state().service.assistant.index)
@@ -82,8 +84,8 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
         return render_page(request, "Coverage map", body)
 
     @router.get("/staff/coverage/quotes")
-    async def quotes_page(request: Request, occupation: str = "", topic: str = "",
-                          user: StaffUser = Depends(page_user)):
+    def quotes_page(request: Request, occupation: str = "", topic: str = "",
+                    user: StaffUser = Depends(page_user)):
         cmap = cache.for_index(state().service.assistant.index)
         registry = cmap.index.registry
         facet = next((t for t in TOPICS if t.value == topic), None)

@@ -8,7 +8,6 @@ Durable writer when it has one (spooled, never lost, like every other write the 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel
 from sqlalchemy import Text, and_, case, cast, func, select
@@ -48,11 +47,6 @@ class FeedbackRow(BaseModel):
     question: str | None = None
     answer: str | None = None  # the assistant's message as stored (markdown, as the user saw it)
     occupation: str | None = None  # what the answer was about, when the chat recorded it
-
-
-def since(days: int, now: datetime | None = None) -> str:
-    moment = (now or datetime.now(timezone.utc)) - timedelta(days=days)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
 
 
 async def counts_per_day(engine: AsyncEngine, first_day: str) -> list[DayCount]:

@@ -97,7 +97,7 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
 
     @router.post("/staff/unanswered/handled")
     async def mark(request: Request, user: StaffUser = Depends(action_user)):
-        from ..audit import audit  # the staff audit log (assistant/staff/audit.py)
+        from ..audit import audit_after  # the staff audit log (assistant/staff/audit.py)
 
         engine = engine_or_none()
         ids = parse_ids((await request.form()).get("ids"))
@@ -109,7 +109,7 @@ def add_routes(router: APIRouter, settings: ReportSettings) -> None:
         example = await question_of(engine, ids[0])  # what the group was about, for the audit log
         await mark_handled(engine, state().durable, ids, now)
         plural = "" if len(ids) == 1 else "s"
-        await audit(engine, user.name, "unanswered.handled",
+        await audit_after(engine, user.name, "unanswered.handled",
                     f"{len(ids)} question{plural} like “{(example or '?')[:120]}” (ids {_span(ids)})")
         return RedirectResponse(f"/staff/unanswered?marked={len(ids)}", status_code=303)
 

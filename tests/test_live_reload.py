@@ -38,8 +38,9 @@ BAND_Q = "What band do OT support workers start on?"  # both indexes answer it
 
 
 
-def ask(base: str, question: str) -> tuple[int, dict]:
-    req = urllib.request.Request(f"{base}/api/ask", data=json.dumps({"question": question}).encode(),
+def ask(base: str, question: str, history: list | None = None) -> tuple[int, dict]:
+    body = {"question": question} | ({"history": history} if history is not None else {})
+    req = urllib.request.Request(f"{base}/api/ask", data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:

@@ -117,7 +117,7 @@ def test_two_workers_answer_as_the_server_process_does_and_a_killed_worker_is_re
         chat = asyncio.run(chat_texts(server.base, CHAT))
         api = []
         for question, history in API:
-            status, body = ask_with_history(server.base, question, history)
+            status, body = ask(server.base, question, history)
             assert status == 200, body
             api.append(body)
 
@@ -139,17 +139,3 @@ def test_two_workers_answer_as_the_server_process_does_and_a_killed_worker_is_re
     assert api == json.loads(json.dumps(expected_api))
     assert all(status == 200 and "band 3" in body["answer"] for status, body in after_kill + again)
     assert "Traceback" not in log
-
-
-def ask_with_history(base: str, question: str, history: list) -> tuple[int, dict]:
-    import json
-    import urllib.error
-    import urllib.request
-
-    req = urllib.request.Request(f"{base}/api/ask", data=json.dumps({"question": question, "history": history}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as err:
-        return err.code, {"body": err.read().decode(errors="replace")}

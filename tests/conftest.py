@@ -152,3 +152,20 @@ def load_test_module():
     sys.modules["load_test"] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
+
+
+def loopback_only(page, base: str, blocked: list[str] | None = None) -> list[str]:
+    """Let `page` reach only the server at `base` (its http and websocket URLs); every other request is
+    aborted and its URL appended to the returned list, for the test to assert on."""
+    blocked = [] if blocked is None else blocked
+    allowed = (base + "/", base.replace("http", "ws", 1) + "/")
+
+    def route(r):
+        if r.request.url.startswith(allowed):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    return blocked

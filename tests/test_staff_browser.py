@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import loopback_only
 from test_web_browser import CHROMIUM, CHROMIUM_ARGS, REPO, browser, running_server  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -47,16 +48,7 @@ def staff_server(tmp_path_factory):
 def open_page(browser, server):  # noqa: F811
     context = browser.new_context(viewport={"width": 1000, "height": 700})
     page = context.new_page()
-    page.blocked, page.console = [], []  # type: ignore[attr-defined]
-
-    def route(r):
-        if r.request.url.startswith(server.base + "/"):
-            r.continue_()
-        else:
-            page.blocked.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
+    page.blocked, page.console = loopback_only(page, server.base), []  # type: ignore[attr-defined]
     # A refused sign-in is served as 401 or 429, which Chromium notes in the console: expected. Every
     # page of the menu exists, so a 404 is not.
     page.on("console", lambda m: None if REFUSED.fullmatch(m.text) else page.console.append(f"{m.type}: {m.text}"))

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import loopback_only
 from test_web_browser import (  # noqa: F401  (browser is a fixture)
     BAND_Q,
     CHROMIUM,
@@ -110,15 +111,7 @@ def console(browser, tmp_path_factory):  # noqa: F811
         context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
         page = context.new_page()
         staff = Console(server, corpus, root, page)
-
-        def route(r):
-            if r.request.url.startswith(server.base + "/"):
-                r.continue_()
-            else:
-                staff.blocked.append(r.request.url)
-                r.abort()
-
-        page.route("**/*", route)
+        loopback_only(page, server.base, staff.blocked)
         page.on("console", lambda m: None if REFUSED.fullmatch(m.text) else staff.console.append(
             f"{m.type}: {m.text}"))
         page.on("dialog", lambda d: (staff.dialogs.append(d.message), d.dismiss()))

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import load_test_module
+from conftest import load_test_module, loopback_only
 from test_live_reload import ask, build
 from test_staff_sources import Site
 
@@ -115,7 +115,7 @@ def test_in_a_real_browser_an_adviser_watches_the_build_and_a_hostile_page_stays
             page = browser.new_page()
             dialogs: list[str] = []
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base + "/") else r.abort())
+            loopback_only(page, base)
             page.goto(f"{base}/staff/sources")
             page.set_input_files('input[name="page"]', str(page_file))
             page.click("text=Upload and rebuild")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import stop_server
+from conftest import loopback_only, stop_server
 
 pytestmark = pytest.mark.slow
 
@@ -129,17 +129,8 @@ def open_chat(browser, server: Server, init_script: str | None = None, ready: st
     if init_script:
         context.add_init_script(init_script)
     page = context.new_page()
-    page.blocked = []  # type: ignore[attr-defined]
+    page.blocked = loopback_only(page, server.base)  # type: ignore[attr-defined]
     page.dialogs = []  # type: ignore[attr-defined]
-
-    def route(r):
-        if r.request.url.startswith(server.base + "/") or r.request.url.startswith(server.base.replace("http", "ws")):
-            r.continue_()
-        else:
-            page.blocked.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     # Chainlit drops a message sent before its websocket is open: wait for the socket, then the starters.
     with page.expect_websocket():
